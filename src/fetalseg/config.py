@@ -1,0 +1,166 @@
+"""Typed run configuration: dataclass defaults, overridden by a YAML/TOML file, then by
+``section.key=value`` command-line overrides. The resolved config is saved with every run and
+inside every checkpoint, so any result can be traced back to what produced it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fetalseg.data.augment import AugmentConfig
+from fetalseg.errors import InputError
+
+DEFAULT_DATA = "../shared/hc18"
+
+
+def default_data_root() -> str:
+    """``$FETALSEG_DATA`` if set, else ``../shared/hc18`` (relative to the working directory)."""
+    return os.environ.get("FETALSEG_DATA", DEFAULT_DATA)
+
+
+@dataclass
+class DataConfig:
+    """Where the data is and how it is split (fractions of *subjects*) and sized."""
+
+    root: str = field(default_factory=default_data_root)
+    width: int = 384
+    height: int = 256
+    #: train / validation / test fractions of subjects. The test part is never seen in training;
+    #: train:val is the reference's 80/20 of what remains.
+    fractions: tuple[float, float, float] = (0.68, 0.17, 0.15)
+    split_seed: int = 0
+    #: > 0: train on this many synthetic frames instead of HC18 (tests, demos without data).
+    synthetic: int = 0
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return (self.width, self.height)
+
+
+@dataclass
+class ModelConfig:
+    name: str = "bisenet"
+    in_channels: int = 1
+
+
+@dataclass
+class TrainConfig:
+    """The reference recipe: Adam 3e-4, 100 epochs, lr halved every 20 epochs after epoch 50."""
+
+    epochs: int = 100
+    batch_size: int = 8
+    lr: float = 3e-4
+    lr_decay_start: int = 50
+    lr_decay_every: int = 20
+    lr_decay_factor: float = 0.5
+    alpha: float = 1.0
+    seed: int = 0
+    #: "auto": bf16 autocast where the CPU has native bf16 (or on CUDA); "fp32" or "bf16" to force.
+    precision: str = "auto"
+    channels_last: bool = True
+    #: 0: let PyTorch choose. Threads per process.
+    threads: int = 0
+    #: stop after this many optimiser steps per epoch (0 = all); for tests and smoke runs.
+    max_steps_per_epoch: int = 0
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+@dataclass
+class RunConfig:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """A plain, YAML/JSON-safe dict of a config dataclass."""
+    d = dataclasses.asdict(cfg)
+    return _tuples_to_lists(d)
+
+
+def _tuples_to_lists(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _tuples_to_lists(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_tuples_to_lists(v) for v in x]
+    return x
+
+
+def from_dict(cls: type, values: dict[str, Any], where: str = "config") -> Any:
+    """Build dataclass ``cls`` from ``values``; unknown keys raise :class:`InputError`."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - names
+    if unknown:
+        raise InputError(f"{where}: unknown key(s) {sorted(unknown)}; valid: {sorted(names)}")
+    kwargs = {}
+    for key, value in values.items():
+        kwargs[key] = _coerce(hints[key], value, f"{where}.{key}")
+    return cls(**kwargs)
+
+
+def _coerce(tp: Any, value: Any, where: str) -> Any:
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise InputError(f"{where}: expected a section, got {value!r}")
+        return from_dict(tp, value, where)
+    origin = typing.get_origin(tp)
+    try:
+        if origin is tuple:
+            args = typing.get_args(tp)
+            if isinstance(value, str):
+                value = [v for v in value.split(",") if v]
+            return tuple(_coerce(a, v, where) for a, v in zip(args, value, strict=True))
+        if tp is bool and isinstance(value, str):
+            if value.lower() not in {"true", "false", "1", "0", "yes", "no"}:
+                raise ValueError(value)
+            return value.lower() in {"true", "1", "yes"}
+        if tp in (int, float, str, bool):
+            return tp(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: cannot use {value!r} as {getattr(tp, '__name__', tp)}") from None
+    return value
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
+    """Defaults, then the YAML/TOML file ``path``, then ``["train.epochs=5", ...]`` overrides."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as e:
+            raise InputError(f"{path}: cannot read config ({e.strerror or e})") from None
+        try:
+            values = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text) or {}
+        except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
+            raise InputError(f"{path}: not valid {path.suffix[1:].upper()}: {e}") from None
+        if not isinstance(values, dict):
+            raise InputError(f"{path}: expected a mapping of sections")
+    for item in overrides or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InputError(f"override {item!r}: expected section.key=value")
+        node = values
+        *parents, leaf = key.strip().split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = yaml.safe_load(value)
+    return from_dict(RunConfig, values)
+
+
+def save_config(cfg: RunConfig, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False), encoding="utf-8")

@@ -1,0 +1,65 @@
+"""Resizing to the network's grid and mapping predictions back to the original pixel grid.
+
+The network sees ``(H, W) = (height, width)`` of the target size (default 384x256, W x H). HC18
+frames are mostly 800x540 but not all, and 800->384 and 540->256 are different scales, so x and y
+scale factors are kept separately: a single factor would bias every length measured in mm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """How an original ``orig_w x orig_h`` frame maps to the network's ``net_w x net_h`` grid.
+
+    ``scale_x = orig_w / net_w`` original pixels per network pixel along x (likewise y).
+    """
+
+    orig_w: int
+    orig_h: int
+    net_w: int
+    net_h: int
+
+    @property
+    def scale_x(self) -> float:
+        return self.orig_w / self.net_w
+
+    @property
+    def scale_y(self) -> float:
+        return self.orig_h / self.net_h
+
+
+def resize_image(image: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, Geometry]:
+    """Resize ``(H, W) uint8`` to ``size = (W, H)``; area interpolation when shrinking."""
+    w, h = size
+    oh, ow = image.shape[:2]
+    interp = cv2.INTER_AREA if (w < ow and h < oh) else cv2.INTER_LINEAR
+    return cv2.resize(image, (w, h), interpolation=interp), Geometry(ow, oh, w, h)
+
+
+def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a ``{0, 1}`` mask to ``size = (W, H)``, by area then threshold (no aliasing steps)."""
+    w, h = size
+    resized = cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+    return (resized >= 0.5).astype(np.uint8)
+
+
+def probability_to_original(prob: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """Upsample a ``(net_h, net_w)`` probability (or logit) map to ``(orig_h, orig_w)``.
+
+    Interpolating the soft map and thresholding afterwards gives smooth sub-network-pixel edges,
+    which matters for HC in mm; thresholding first would give 2-pixel staircases.
+    """
+    return cv2.resize(
+        prob.astype(np.float32), (geometry.orig_w, geometry.orig_h), interpolation=cv2.INTER_LINEAR
+    )
+
+
+def normalize(image: np.ndarray) -> np.ndarray:
+    """``uint8 (..., H, W) -> float32`` in ``[-1, 1]``: a fixed map, so every backend agrees."""
+    return image.astype(np.float32) / 127.5 - 1.0

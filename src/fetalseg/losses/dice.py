@@ -1,0 +1,42 @@
+"""Dice losses (eq. 2 of the reference; Milletari et al., V-Net, 3DV 2016).
+
+Soft Dice per image on sigmoid probabilities ``p`` and truth ``g``:
+``L = 1 - (2 * sum(p * g) + s) / (sum(p) + sum(g) + s)``, averaged over the batch; the
+smoothing ``s`` keeps an empty-truth, empty-prediction image at zero loss. MONAI's validated
+``DiceLoss`` computes it.
+"""
+
+from __future__ import annotations
+
+import torch
+from monai.losses import DiceLoss
+from torch import nn
+
+
+def dice_loss(smooth: float = 1.0) -> nn.Module:
+    """Soft Dice loss on logits ``(N, 1, H, W)`` vs targets ``(N, 1, H, W)`` in ``{0, 1}``."""
+    return DiceLoss(sigmoid=True, smooth_nr=smooth, smooth_dr=smooth, reduction="mean")
+
+
+class DeepSupervisionDiceLoss(nn.Module):
+    """``L = L_final + alpha * (L_aux1 + L_aux2)`` over BiSeNet's training outputs.
+
+    ``forward(outputs, target)`` takes a logits tensor or a tuple ``(final, aux1, aux2, ...)``.
+    Evaluated in fp32 even under bf16 autocast: sums over 10^5 pixels lose precision in bf16.
+    """
+
+    def __init__(self, alpha: float = 1.0, smooth: float = 1.0) -> None:
+        super().__init__()
+        self.alpha = alpha
+        self.dice = dice_loss(smooth)
+
+    def forward(
+        self, outputs: torch.Tensor | tuple[torch.Tensor, ...], target: torch.Tensor
+    ) -> torch.Tensor:
+        if isinstance(outputs, torch.Tensor):
+            outputs = (outputs,)
+        final, *aux = (o.float() for o in outputs)
+        loss = self.dice(final, target)
+        for a in aux:
+            loss = loss + self.alpha * self.dice(a, target)
+        return loss

@@ -1,0 +1,171 @@
+"""BiSeNet for binary fetal head segmentation.
+
+Yu et al., "BiSeNet: Bilateral Segmentation Network for Real-time Semantic Segmentation"
+(ECCV 2018), as used for fetal heads by the reference (``../shared/reference``). Two branches:
+
+* :class:`SpatialPath` keeps detail: three stride-2 conv-BN-ReLU layers, 1/8 of the input.
+* :class:`ContextPath` gathers context: a ResNet-18, an :class:`AttentionRefinementModule` on its
+  1/16 and 1/32 features and a global-average-pooling tail.
+
+A :class:`FeatureFusionModule` merges them at 1/8; a 1x1 classifier gives one logit map, upsampled
+x8 (bilinear) to the input size. Every width is derived from the backbone's stage channels.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from fetalseg.models.layers import ConvBNReLU, kaiming_init
+from fetalseg.models.resnet import ResNet18
+
+#: The network's output stride: inputs must be multiples of this (checked in ``forward``).
+OUTPUT_STRIDE = 32
+
+
+class SpatialPath(nn.Module):
+    """Three stride-2 conv-BN-ReLU layers: ``(N, C, H, W) -> (N, widths[-1], H/8, W/8)``."""
+
+    def __init__(self, in_channels: int, widths: tuple[int, int, int]) -> None:
+        super().__init__()
+        layers, c = [], in_channels
+        for w in widths:
+            layers.append(ConvBNReLU(c, w, 3, stride=2))
+            c = w
+        self.layers = nn.Sequential(*layers)
+        self.out_channels = c
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+
+class AttentionRefinementModule(nn.Module):
+    """Re-weights channels by global context: GAP -> 1x1 conv -> BN -> sigmoid -> ``x * a``.
+
+    The BN acts on ``(N, C, 1, 1)`` maps, so training needs a batch of at least 2.
+    """
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.attention = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(channels, channels, 1, bias=False),
+            nn.BatchNorm2d(channels),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.attention(x)
+
+
+class ContextPath(nn.Module):
+    """ResNet-18 with ARMs on the 1/16 and 1/32 features and a global-pooling tail.
+
+    Returns ``(ctx16, ctx32)`` both upsampled to 1/8 of the input, with ``c16`` and ``c32``
+    channels (256 and 512 for ResNet-18); ``ctx32`` is scaled by the globally pooled 1/32 feature.
+    """
+
+    def __init__(self, in_channels: int) -> None:
+        super().__init__()
+        self.backbone = ResNet18(in_channels)
+        c16, c32 = self.backbone.stage_channels[2:]
+        self.arm16 = AttentionRefinementModule(c16)
+        self.arm32 = AttentionRefinementModule(c32)
+        self.global_pool = nn.AdaptiveAvgPool2d(1)
+        self.channels = (c16, c32)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        _, f8, f16, f32 = self.backbone(x)
+        ctx16 = self.arm16(f16)
+        ctx32 = self.arm32(f32) * self.global_pool(f32)
+        size = f8.shape[-2:]
+        ctx16 = F.interpolate(ctx16, size=size, mode="bilinear", align_corners=False)
+        ctx32 = F.interpolate(ctx32, size=size, mode="bilinear", align_corners=False)
+        return ctx16, ctx32
+
+
+class FeatureFusionModule(nn.Module):
+    """Concatenate the two paths, conv-BN-ReLU, then channel attention with a residual.
+
+    ``(N, in_channels, h, w) -> (N, out_channels, h, w)``; the output is a *feature* map (non-
+    negative after the ReLU), never the class map: a separate classifier makes the signed logits.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, reduction: int = 4) -> None:
+        super().__init__()
+        self.fuse = ConvBNReLU(in_channels, out_channels, kernel_size=1)
+        hidden = max(out_channels // reduction, 8)
+        self.channel_attention = nn.Sequential(
+            nn.AdaptiveAvgPool2d(1),
+            nn.Conv2d(out_channels, hidden, 1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, out_channels, 1),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, spatial: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+        x = self.fuse(torch.cat([spatial, context], dim=1))
+        return x + x * self.channel_attention(x)
+
+
+class BiSeNet(nn.Module):
+    """BiSeNet with one output logit map.
+
+    Args:
+        in_channels: 1 (grayscale) or 3.
+        fusion_channels: FFM width; defaults to the backbone's 1/8 stage width (128).
+
+    ``forward(x)`` with ``x`` of shape ``(N, in_channels, H, W)``, ``H`` and ``W`` multiples of
+    32, returns logits ``(N, 1, H, W)``. In training mode it returns ``(logits, aux16, aux32)``,
+    the auxiliary logits of the context path's 1/16 and 1/32 branches, also at ``(N, 1, H, W)``.
+    """
+
+    def __init__(self, in_channels: int = 1, fusion_channels: int | None = None) -> None:
+        super().__init__()
+        self.context_path = ContextPath(in_channels)
+        stages = self.context_path.backbone.stage_channels
+        self.spatial_path = SpatialPath(in_channels, stages[:3])
+        c16, c32 = self.context_path.channels
+        fusion_channels = fusion_channels or stages[1]
+        self.ffm = FeatureFusionModule(self.spatial_path.out_channels + c16 + c32, fusion_channels)
+        self.classifier = nn.Conv2d(fusion_channels, 1, 1)
+        self.aux16 = nn.Conv2d(c16, 1, 1)
+        self.aux32 = nn.Conv2d(c32, 1, 1)
+        kaiming_init(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        check_input(x, OUTPUT_STRIDE, self.training)
+        size = x.shape[-2:]
+        spatial = self.spatial_path(x)
+        ctx16, ctx32 = self.context_path(x)
+        fused = self.ffm(spatial, torch.cat([ctx16, ctx32], dim=1))
+        logits = _upsample(self.classifier(fused), size)
+        if not self.training:
+            return logits
+        return logits, _upsample(self.aux16(ctx16), size), _upsample(self.aux32(ctx32), size)
+
+
+def _upsample(x: torch.Tensor, size: torch.Size) -> torch.Tensor:
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+
+def check_input(x: torch.Tensor, stride: int, training: bool) -> None:
+    """Raise a clear ``ValueError`` for inputs the network cannot take.
+
+    Sizes must be multiples of ``stride`` (the prediction would otherwise be misaligned), and in
+    training mode a batch needs 2+ samples: BatchNorm on 1x1 pooled maps has no variance at 1.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"expected input of shape (N, C, H, W), got {tuple(x.shape)}")
+    h, w = x.shape[-2:]
+    if h % stride or w % stride:
+        raise ValueError(
+            f"input size {w}x{h} (W x H) must be a multiple of {stride}; "
+            f"resize or pad, e.g. to {-(-w // stride) * stride}x{-(-h // stride) * stride}"
+        )
+    if training and x.shape[0] < 2:
+        raise ValueError(
+            "training needs a batch of at least 2 (BatchNorm on pooled 1x1 maps); "
+            "drop the last incomplete batch"
+        )

@@ -1,0 +1,68 @@
+"""U-Net baseline (Ronneberger et al., MICCAI 2015), with padding so output size = input size.
+
+Sized to the reference's baseline (8.23 M parameters, 24.68 GMACs at 384x256): see
+``docs/models.md`` for the width chosen and why.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from fetalseg.models.bisenet import check_input
+from fetalseg.models.layers import ConvBNReLU, kaiming_init
+
+
+class DoubleConv(nn.Sequential):
+    """Two 3x3 conv-BN-ReLU: the unit of every U-Net level."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(ConvBNReLU(in_channels, out_channels), ConvBNReLU(out_channels, out_channels))
+
+
+class Down(nn.Sequential):
+    """2x2 max-pool, then :class:`DoubleConv`."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__(nn.MaxPool2d(2), DoubleConv(in_channels, out_channels))
+
+
+class Up(nn.Module):
+    """2x2 transposed conv halving the channels, concatenate the skip, :class:`DoubleConv`."""
+
+    def __init__(self, in_channels: int, skip_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.up = nn.ConvTranspose2d(in_channels, in_channels // 2, 2, stride=2)
+        self.conv = DoubleConv(in_channels // 2 + skip_channels, out_channels)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        return self.conv(torch.cat([skip, self.up(x)], dim=1))
+
+
+class UNet(nn.Module):
+    """Four down- and four up-sampling levels, widths ``base * (1, 2, 4, 8, 16)``.
+
+    ``forward(x)``: ``(N, in_channels, H, W) -> (N, 1, H, W)`` logits; ``H``, ``W`` multiples of 16.
+    """
+
+    def __init__(self, in_channels: int = 1, base_width: int = 32) -> None:
+        super().__init__()
+        widths = [base_width * 2**i for i in range(5)]
+        self.stem = DoubleConv(in_channels, widths[0])
+        self.downs = nn.ModuleList(Down(a, b) for a, b in zip(widths, widths[1:]))
+        self.ups = nn.ModuleList(
+            Up(deep, skip, skip) for deep, skip in zip(widths[:0:-1], widths[-2::-1])
+        )
+        self.head = nn.Conv2d(widths[0], 1, 1)
+        self.stride = 2 ** len(self.downs)
+        kaiming_init(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(x, self.stride, False)
+        skips = [self.stem(x)]
+        for down in self.downs:
+            skips.append(down(skips[-1]))
+        x = skips.pop()
+        for up in self.ups:
+            x = up(x, skips.pop())
+        return self.head(x)

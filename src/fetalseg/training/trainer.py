@@ -1,0 +1,287 @@
+"""The training loop: reference recipe, per-epoch atomic checkpoints, exact resume, best model.
+
+Run folder layout::
+
+    run_dir/config.yaml   resolved config
+    run_dir/last.pt       model + optimiser + scheduler + RNG + epoch (every epoch)
+    run_dir/best.pt       the epoch with the best validation DSC
+    run_dir/log.csv       epoch, train loss, val DSC, lr, images/s, seconds
+    run_dir/curves.png    the log as plots
+
+Data-parallel: launched under ``torchrun`` (``torch.distributed`` initialised), each rank trains on
+its shard of every epoch's shuffled order and DDP averages the gradients; rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from tqdm import tqdm
+
+from fetalseg.config import RunConfig, from_dict, save_config, to_dict
+from fetalseg.data.dataset import CachedSet, cache_records, iterate_batches
+from fetalseg.losses.dice import DeepSupervisionDiceLoss
+from fetalseg.metrics.segmentation import overlap_metrics
+from fetalseg.models import build_model
+from fetalseg.training.checkpoint import load_checkpoint, save_atomic
+from fetalseg.training.hardware import pick_device, use_bf16
+
+LOG_FIELDS = ["epoch", "train_loss", "val_dsc", "lr", "images_per_s", "seconds"]
+
+
+@dataclass
+class Splits:
+    train: CachedSet
+    val: CachedSet
+
+
+def load_splits(cfg: RunConfig, progress: bool = False) -> Splits:
+    """Cache the train and validation parts (the test part is left untouched)."""
+    if cfg.data.synthetic > 0:
+        from fetalseg.data.synthetic import synthetic_set
+
+        n = cfg.data.synthetic
+        n_val = max(2, n // 5)
+        return Splits(
+            synthetic_set(n - n_val, cfg.data.size, seed=cfg.data.split_seed),
+            synthetic_set(n_val, cfg.data.size, seed=cfg.data.split_seed + 1),
+        )
+    from fetalseg.data.hc18 import read_records, split_subjects
+
+    records = read_records(cfg.data.root, "training_set")
+    train, val, _test = split_subjects(records, cfg.data.fractions, cfg.data.split_seed)
+    return Splits(cache_records(train, cfg.data.size, progress), cache_records(val, cfg.data.size, progress))
+
+
+def lr_factor(epoch: int, cfg_train) -> float:
+    """Multiplier of the base lr at ``epoch`` (0-based): 1 until ``lr_decay_start``, then halved
+    at the start and every ``lr_decay_every`` epochs after (reference: 50, 70, 90)."""
+    if epoch < cfg_train.lr_decay_start:
+        return 1.0
+    steps = 1 + (epoch - cfg_train.lr_decay_start) // cfg_train.lr_decay_every
+    return cfg_train.lr_decay_factor**steps
+
+
+def _rank_world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+@torch.no_grad()
+def predict_logits(
+    model: torch.nn.Module,
+    data: CachedSet,
+    batch_size: int = 8,
+    device: torch.device | None = None,
+    bf16: bool = False,
+    channels_last: bool = False,
+    in_channels: int = 1,
+) -> np.ndarray:
+    """Logits ``(N, H, W) float32`` at the network size for every cached image."""
+    device = device or next(model.parameters()).device
+    model.eval()
+    out = []
+    for x, _ in iterate_batches(data, batch_size, in_channels=in_channels):
+        x = x.to(device)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            out.append(model(x).float()[:, 0].cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, *data.images.shape[1:]), np.float32)
+
+
+def _rng_state(np_rng: np.random.Generator) -> dict[str, Any]:
+    return {
+        "python": random.getstate(),
+        "numpy": np_rng.bit_generator.state,
+        "torch": torch.get_rng_state(),
+    }
+
+
+def _set_rng_state(state: dict[str, Any], np_rng: np.random.Generator) -> None:
+    random.setstate(state["python"])
+    np_rng.bit_generator.state = state["numpy"]
+    torch.set_rng_state(state["torch"])
+
+
+def train(
+    cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: bool = True
+) -> Path:
+    """Train per ``cfg`` into ``run_dir``; returns the path of the best checkpoint.
+
+    With ``resume``, continues from ``run_dir/last.pt`` exactly where it stopped (model,
+    optimiser, scheduler, RNG streams, epoch, best score); the config stored there wins.
+    """
+    run_dir = Path(run_dir)
+    rank, world = _rank_world()
+    last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
+    ckpt = None
+    if resume and last_path.exists():
+        ckpt = load_checkpoint(last_path)
+        cfg = from_dict(RunConfig, ckpt["config"])
+    t = cfg.train
+    if t.threads > 0:
+        torch.set_num_threads(t.threads)
+    random.seed(t.seed)
+    torch.manual_seed(t.seed)
+    order_rng = np.random.default_rng(t.seed)  # identical on every rank: same shuffled order
+    aug_rng = np.random.default_rng([t.seed, rank])  # own augmentation stream per rank
+
+    device = pick_device()
+    if device.type == "cuda" and world > 1:
+        device = torch.device("cuda", rank % torch.cuda.device_count())
+    bf16 = use_bf16(t.precision, device)
+    memory_format = torch.channels_last if t.channels_last else torch.contiguous_format
+
+    splits = load_splits(cfg, progress=progress and rank == 0)
+    if len(splits.train) < 2 * world:
+        raise ValueError(f"need at least {2 * world} training images, got {len(splits.train)}")
+    model = build_model(cfg.model.name, in_channels=cfg.model.in_channels)
+    model.to(device=device, memory_format=memory_format)
+    optimizer = torch.optim.Adam(model.parameters(), lr=t.lr)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: lr_factor(e, t))
+    loss_fn = DeepSupervisionDiceLoss(alpha=t.alpha)
+    start_epoch, best_dsc = 0, -1.0
+    if ckpt is not None:
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        _set_rng_state(ckpt["rng"]["rank0"], order_rng)
+        aug_rng.bit_generator.state = ckpt["rng"]["aug"][rank]
+        start_epoch, best_dsc = ckpt["epoch"] + 1, ckpt["best_dsc"]
+    ddp_model = model
+    if world > 1:
+        ddp_model = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None
+        )
+
+    if rank == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, run_dir / "config.yaml")
+    batch = t.batch_size
+    for epoch in range(start_epoch, t.epochs):
+        order = order_rng.permutation(len(splits.train))
+        per_rank = len(order) // world
+        shard = order[rank * per_rank : (rank + 1) * per_rank]
+        steps = len(shard) // batch
+        if t.max_steps_per_epoch:
+            steps = min(steps, t.max_steps_per_epoch)
+        if steps == 0:
+            raise ValueError(f"batch size {batch} exceeds the {len(shard)} images per rank")
+        ddp_model.train()
+        losses, seen, t0 = [], 0, time.perf_counter()
+        bar = tqdm(
+            total=steps, desc=f"epoch {epoch + 1}/{t.epochs}", disable=not progress or rank > 0,
+            leave=False,
+        )
+        batches = iterate_batches(
+            splits.train, batch, shard[: steps * batch], t.augment, aug_rng, drop_last=True,
+            in_channels=cfg.model.in_channels,
+        )
+        for x, y in batches:
+            x = x.to(device, memory_format=memory_format)
+            y = y.to(device)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                outputs = ddp_model(x)
+            loss = loss_fn(outputs, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            seen += len(x)
+            rate = seen * world / (time.perf_counter() - t0)
+            bar.set_postfix(loss=f"{np.mean(losses):.4f}", img_s=f"{rate:.1f}")
+            bar.update()
+        bar.close()
+        train_seconds = time.perf_counter() - t0
+        lr = optimizer.param_groups[0]["lr"]
+        scheduler.step()
+
+        logits = predict_logits(
+            model, splits.val, batch, device, bf16, t.channels_last, cfg.model.in_channels
+        )
+        val_dsc = float(overlap_metrics(logits > 0, splits.val.masks)["dsc"].mean())
+        aug_states = [aug_rng.bit_generator.state]
+        if world > 1:
+            aug_states = [None] * world
+            dist.all_gather_object(aug_states, aug_rng.bit_generator.state)
+        if rank == 0:
+            row = {
+                "epoch": epoch + 1,
+                "train_loss": round(float(np.mean(losses)), 6),
+                "val_dsc": round(val_dsc, 6),
+                "lr": lr,
+                "images_per_s": round(seen * world / train_seconds, 2),
+                "seconds": round(time.perf_counter() - t0, 1),
+            }
+            _append_log(run_dir / "log.csv", row)
+            improved = val_dsc > best_dsc
+            best_dsc = max(best_dsc, val_dsc)
+            state = {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(),
+                "rng": {"rank0": _rng_state(order_rng), "aug": aug_states},
+                "epoch": epoch,
+                "best_dsc": best_dsc,
+                "val_dsc": val_dsc,
+                "config": to_dict(cfg),
+            }
+            save_atomic(state, last_path)
+            if improved:
+                save_atomic(state, best_path)
+            _plot_log(run_dir / "log.csv", run_dir / "curves.png")
+            if progress:
+                tqdm.write(
+                    f"epoch {epoch + 1}: loss {row['train_loss']:.4f}  val DSC {val_dsc:.4f}"
+                    f"  best {best_dsc:.4f}  lr {lr:.2e}  {row['images_per_s']} img/s"
+                )
+        if world > 1:
+            dist.barrier()
+    return best_path
+
+
+def _append_log(path: Path, row: dict[str, Any]) -> None:
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def read_log(path: str | Path) -> list[dict[str, float]]:
+    with Path(path).open(newline="") as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def _plot_log(log_path: Path, png_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = read_log(log_path)
+    epochs = [r["epoch"] for r in rows]
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
+    for ax, key, title in zip(
+        axes, ("train_loss", "val_dsc", "lr"), ("training loss", "validation DSC", "learning rate")
+    ):
+        ax.plot(epochs, [r[key] for r in rows], marker=".")
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    with contextlib.suppress(OSError):
+        fig.savefig(png_path, dpi=100)
+    plt.close(fig)
