@@ -131,7 +131,9 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
         if tp in (int, float, str, bool):
             return tp(value)
     except (TypeError, ValueError):
-        raise InputError(f"{where}: cannot use {value!r} as {getattr(tp, '__name__', tp)}") from None
+        raise InputError(
+            f"{where}: cannot use {value!r} as {getattr(tp, '__name__', tp)}"
+        ) from None
     return value
 
 

@@ -6,12 +6,30 @@ User errors (a bad file, a bad value) print one line naming the input and exit w
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from fetalseg.errors import InputError
 
 EXIT_USER_ERROR = 2
+
+
+@contextlib.contextmanager
+def distributed_context() -> Iterator[None]:
+    """Join the process group when launched by ``torchrun`` (gloo on CPU, NCCL on GPU)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        yield
+        return
+    import torch
+    import torch.distributed as dist
+
+    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    try:
+        yield
+    finally:
+        dist.destroy_process_group()
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -21,8 +39,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, args.set)
     if args.data:
         cfg.data.root = args.data
-    best = train(cfg, args.out, resume=args.resume, progress=not args.quiet)
-    print(f"best checkpoint: {best}")
+    with distributed_context():
+        result = train(cfg, args.out, args.resume, progress=not args.quiet, epochs=args.epochs)
+    print(f"best checkpoint: {result.best_path} ({result.epochs_run} epochs run)")
+    return 0
+
+
+def _cmd_profile(args: argparse.Namespace) -> int:
+    from fetalseg.models.profile import format_table, profile_models
+
+    print(format_table(profile_models(in_channels=args.in_channels)))
     return 0
 
 
@@ -38,11 +64,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/bisenet", help="run folder (default: runs/bisenet)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt if present")
     p.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override a config value, e.g. --set train.epochs=10 (repeatable)",
+    )
+    p.add_argument(
+        "--epochs", type=int, help="total epochs (also on --resume, to extend a finished run)"
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("profile", help="parameters and GMACs of every model at the reference sizes")
+    p.add_argument("--in-channels", type=int, default=1, choices=(1, 3))
+    p.set_defaults(func=_cmd_profile)
     return parser
 
 

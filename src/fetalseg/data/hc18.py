@@ -115,7 +115,9 @@ def read_gray(path: str | Path) -> np.ndarray:
     return img
 
 
-def fit_outline_ellipse(outline: np.ndarray) -> tuple[tuple[float, float], tuple[float, float], float]:
+def fit_outline_ellipse(
+    outline: np.ndarray,
+) -> tuple[tuple[float, float], tuple[float, float], float]:
     """Least-squares ellipse through the outline pixels, OpenCV's ``((cx, cy), (d1, d2), deg)``.
 
     Fitting to all pixels of the drawn curve is immune to gaps in it (a flood fill would leak).

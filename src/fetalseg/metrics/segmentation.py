@@ -24,7 +24,7 @@ class Counts:
 
 
 def confusion_counts(pred: np.ndarray, truth: np.ndarray) -> Counts:
-    """Counts for binary ``pred``/``truth`` of shape ``(N, H, W)`` or ``(H, W)`` (nonzero = head)."""
+    """Counts for binary ``pred``/``truth``, ``(N, H, W)`` or ``(H, W)``; nonzero = head."""
     pred = np.asarray(pred).astype(bool)
     truth = np.asarray(truth).astype(bool)
     if pred.shape != truth.shape:

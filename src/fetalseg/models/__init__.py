@@ -17,7 +17,9 @@ def build_model(name: str, **kwargs) -> nn.Module:
     try:
         factory = MODELS[name.lower()]
     except KeyError:
-        raise ValueError(f"unknown model {name!r}; valid names: {', '.join(sorted(MODELS))}") from None
+        raise ValueError(
+            f"unknown model {name!r}; valid names: {', '.join(sorted(MODELS))}"
+        ) from None
     return factory(**kwargs)
 
 

@@ -12,9 +12,7 @@ class ConvBNReLU(nn.Sequential):
         self, in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1
     ) -> None:
         super().__init__(
-            nn.Conv2d(
-                in_channels, out_channels, kernel_size, stride, kernel_size // 2, bias=False
-            ),
+            nn.Conv2d(in_channels, out_channels, kernel_size, stride, kernel_size // 2, bias=False),
             nn.BatchNorm2d(out_channels),
             nn.ReLU(inplace=True),
         )

@@ -6,6 +6,8 @@ Sized to the reference's baseline (8.23 M parameters, 24.68 GMACs at 384x256): s
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -17,7 +19,9 @@ class DoubleConv(nn.Sequential):
     """Two 3x3 conv-BN-ReLU: the unit of every U-Net level."""
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
-        super().__init__(ConvBNReLU(in_channels, out_channels), ConvBNReLU(out_channels, out_channels))
+        super().__init__(
+            ConvBNReLU(in_channels, out_channels), ConvBNReLU(out_channels, out_channels)
+        )
 
 
 class Down(nn.Sequential):
@@ -28,12 +32,27 @@ class Down(nn.Sequential):
 
 
 class Up(nn.Module):
-    """2x2 transposed conv halving the channels, concatenate the skip, :class:`DoubleConv`."""
+    """Upsample x2 halving the channels, concatenate the skip, :class:`DoubleConv`.
 
-    def __init__(self, in_channels: int, skip_channels: int, out_channels: int) -> None:
+    ``mode="bilinear"``: bilinear x2 then 3x3 conv-BN-ReLU (the default, closest to the
+    reference's compute); ``mode="transpose"``: a 2x2 stride-2 transposed convolution.
+    """
+
+    def __init__(
+        self, in_channels: int, skip_channels: int, out_channels: int, mode: str = "bilinear"
+    ) -> None:
         super().__init__()
-        self.up = nn.ConvTranspose2d(in_channels, in_channels // 2, 2, stride=2)
-        self.conv = DoubleConv(in_channels // 2 + skip_channels, out_channels)
+        half = in_channels // 2
+        if mode == "bilinear":
+            self.up: nn.Module = nn.Sequential(
+                nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                ConvBNReLU(in_channels, half),
+            )
+        elif mode == "transpose":
+            self.up = nn.ConvTranspose2d(in_channels, half, 2, stride=2)
+        else:
+            raise ValueError(f"upsampling mode must be 'bilinear' or 'transpose', got {mode!r}")
+        self.conv = DoubleConv(half + skip_channels, out_channels)
 
     def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
         return self.conv(torch.cat([skip, self.up(x)], dim=1))
@@ -45,13 +64,15 @@ class UNet(nn.Module):
     ``forward(x)``: ``(N, in_channels, H, W) -> (N, 1, H, W)`` logits; ``H``, ``W`` multiples of 16.
     """
 
-    def __init__(self, in_channels: int = 1, base_width: int = 32) -> None:
+    def __init__(
+        self, in_channels: int = 1, base_width: int = 32, upsampling: str = "bilinear"
+    ) -> None:
         super().__init__()
         widths = [base_width * 2**i for i in range(5)]
         self.stem = DoubleConv(in_channels, widths[0])
-        self.downs = nn.ModuleList(Down(a, b) for a, b in zip(widths, widths[1:]))
+        self.downs = nn.ModuleList(Down(a, b) for a, b in itertools.pairwise(widths))
         self.ups = nn.ModuleList(
-            Up(deep, skip, skip) for deep, skip in zip(widths[:0:-1], widths[-2::-1])
+            Up(deep, skip, skip, upsampling) for deep, skip in zip(widths[:0:-1], widths[-2::-1])
         )
         self.head = nn.Conv2d(widths[0], 1, 1)
         self.stride = 2 ** len(self.downs)

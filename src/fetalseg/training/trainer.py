@@ -39,6 +39,14 @@ LOG_FIELDS = ["epoch", "train_loss", "val_dsc", "lr", "images_per_s", "seconds"]
 
 
 @dataclass
+class TrainResult:
+    best_path: Path
+    last_path: Path
+    model: torch.nn.Module  # as after the last epoch (unwrapped from DDP)
+    epochs_run: int  # epochs trained by this call (0 if the run was already complete)
+
+
+@dataclass
 class Splits:
     train: CachedSet
     val: CachedSet
@@ -59,7 +67,9 @@ def load_splits(cfg: RunConfig, progress: bool = False) -> Splits:
 
     records = read_records(cfg.data.root, "training_set")
     train, val, _test = split_subjects(records, cfg.data.fractions, cfg.data.split_seed)
-    return Splits(cache_records(train, cfg.data.size, progress), cache_records(val, cfg.data.size, progress))
+    return Splits(
+        cache_records(train, cfg.data.size, progress), cache_records(val, cfg.data.size, progress)
+    )
 
 
 def lr_factor(epoch: int, cfg_train) -> float:
@@ -115,12 +125,17 @@ def _set_rng_state(state: dict[str, Any], np_rng: np.random.Generator) -> None:
 
 
 def train(
-    cfg: RunConfig, run_dir: str | Path, resume: bool = False, progress: bool = True
-) -> Path:
-    """Train per ``cfg`` into ``run_dir``; returns the path of the best checkpoint.
+    cfg: RunConfig,
+    run_dir: str | Path,
+    resume: bool = False,
+    progress: bool = True,
+    epochs: int | None = None,
+) -> TrainResult:
+    """Train per ``cfg`` into ``run_dir``.
 
     With ``resume``, continues from ``run_dir/last.pt`` exactly where it stopped (model,
-    optimiser, scheduler, RNG streams, epoch, best score); the config stored there wins.
+    optimiser, scheduler, RNG streams, epoch, best score); the config stored there wins, except
+    that ``epochs`` (if given) sets a new total, e.g. to extend a finished run.
     """
     run_dir = Path(run_dir)
     rank, world = _rank_world()
@@ -129,6 +144,8 @@ def train(
     if resume and last_path.exists():
         ckpt = load_checkpoint(last_path)
         cfg = from_dict(RunConfig, ckpt["config"])
+    if epochs is not None:
+        cfg.train.epochs = epochs
     t = cfg.train
     if t.threads > 0:
         torch.set_num_threads(t.threads)
@@ -169,7 +186,9 @@ def train(
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(cfg, run_dir / "config.yaml")
     batch = t.batch_size
+    epochs_run = 0
     for epoch in range(start_epoch, t.epochs):
+        epochs_run += 1
         order = order_rng.permutation(len(splits.train))
         per_rank = len(order) // world
         shard = order[rank * per_rank : (rank + 1) * per_rank]
@@ -181,11 +200,18 @@ def train(
         ddp_model.train()
         losses, seen, t0 = [], 0, time.perf_counter()
         bar = tqdm(
-            total=steps, desc=f"epoch {epoch + 1}/{t.epochs}", disable=not progress or rank > 0,
+            total=steps,
+            desc=f"epoch {epoch + 1}/{t.epochs}",
+            disable=not progress or rank > 0,
             leave=False,
         )
         batches = iterate_batches(
-            splits.train, batch, shard[: steps * batch], t.augment, aug_rng, drop_last=True,
+            splits.train,
+            batch,
+            shard[: steps * batch],
+            t.augment,
+            aug_rng,
+            drop_last=True,
             in_channels=cfg.model.in_channels,
         )
         for x, y in batches:
@@ -204,6 +230,11 @@ def train(
             bar.update()
         bar.close()
         train_seconds = time.perf_counter() - t0
+        if world > 1:
+            # DDP averages gradients, but BN running statistics are per rank: take rank 0's so
+            # that every rank validates and ends with the same model.
+            for buf in model.buffers():
+                dist.broadcast(buf, src=0)
         lr = optimizer.param_groups[0]["lr"]
         scheduler.step()
 
@@ -248,7 +279,7 @@ def train(
                 )
         if world > 1:
             dist.barrier()
-    return best_path
+    return TrainResult(best_path, last_path, model, epochs_run)
 
 
 def _append_log(path: Path, row: dict[str, Any]) -> None:

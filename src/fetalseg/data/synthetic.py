@@ -1,0 +1,369 @@
+"""Synthetic ultrasound-like head frames with exact ground truth.
+
+For tests and for a demo without HC18 data. Each frame imitates a 2D transthalamic plane: a dark
+frame around a fan-shaped scan sector, smoothed tissue echogenicity with multiplicative Rayleigh
+speckle, depth attenuation, dark amniotic fluid, bright tissue blobs, and the fetal head: a bright
+elliptical skull ring whose brightness follows the beam incidence (strong where the beam hits the
+skull head-on, weak on the lateral walls) with random dropout gaps, a darker brain with a broken
+midline echo, hypoechoic thalami, a cavum septi pellucidi and a few faint internal echoes.
+
+The truth is the ellipse on the *outer edge* of the skull ring (HC18 annotations trace the skull's
+outer boundary): the ring lies inside it, from the edge inwards by its local thickness. The mask is
+that ellipse filled by :func:`cv2.ellipse` with sub-pixel centre and axes.
+
+Most of the geometry is rendered at half resolution and upsampled once, which keeps a 800x540
+frame at a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from fetalseg.data.dataset import CachedSet
+from fetalseg.data.preprocess import resize_image, resize_mask
+
+__all__ = [
+    "SyntheticHead",
+    "ellipse_perimeter",
+    "random_head",
+    "synthetic_frame",
+    "synthetic_heads",
+    "synthetic_set",
+]
+
+
+@dataclass(frozen=True)
+class SyntheticHead:
+    """The true head ellipse of a synthetic frame, in pixels of that frame.
+
+    ``angle_deg`` follows :func:`cv2.ellipse`: the rotation of the ``semi_major`` axis from the
+    image x axis, clockwise on screen (y points down). The ellipse is the outer edge of the skull.
+    """
+
+    center_x: float
+    center_y: float
+    semi_major: float
+    semi_minor: float
+    angle_deg: float
+    width: int
+    height: int
+
+    def box(self) -> tuple[tuple[float, float], tuple[float, float], float]:
+        """The ``cv2.RotatedRect`` ``((cx, cy), (2a, 2b), angle)`` of the ellipse."""
+        return (
+            (self.center_x, self.center_y),
+            (2.0 * self.semi_major, 2.0 * self.semi_minor),
+            self.angle_deg,
+        )
+
+    def half_extent(self) -> tuple[float, float]:
+        """Half width and half height of the ellipse's axis-aligned bounding box."""
+        t = math.radians(self.angle_deg)
+        a, b = self.semi_major, self.semi_minor
+        hx = math.sqrt((a * math.cos(t)) ** 2 + (b * math.sin(t)) ** 2)
+        hy = math.sqrt((a * math.sin(t)) ** 2 + (b * math.cos(t)) ** 2)
+        return hx, hy
+
+    def mask(self) -> np.ndarray:
+        """``(height, width) uint8 {0, 1}``: the filled ellipse."""
+        m = np.zeros((self.height, self.width), np.uint8)
+        cv2.ellipse(m, self.box(), 1, thickness=-1, lineType=cv2.LINE_8)
+        return m
+
+
+def ellipse_perimeter(a: float, b: float) -> float:
+    """Ramanujan's second approximation of the perimeter of an ellipse of semi-axes ``a, b``."""
+    if a + b <= 0:
+        return 0.0
+    h = ((a - b) / (a + b)) ** 2
+    return math.pi * (a + b) * (1.0 + 3.0 * h / (10.0 + math.sqrt(4.0 - 3.0 * h)))
+
+
+def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
+    return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+
+
+def random_head(
+    width: int, height: int, rng: np.random.Generator, margin: float = 8.0
+) -> SyntheticHead:
+    """A random head ellipse lying fully inside a ``width x height`` frame (``margin`` px)."""
+    for _ in range(50):
+        a = rng.uniform(0.15, 0.35) * width
+        b = a * rng.uniform(0.7, 0.95)
+        angle = rng.uniform(0.0, 180.0)
+        head = SyntheticHead(0.0, 0.0, a, b, angle, width, height)
+        hx, hy = head.half_extent()
+        if 2 * (hx + margin) < width and 2 * (hy + margin) < height:
+            break
+    else:  # shrink the last draw until it fits
+        hx, hy = head.half_extent()
+        s = 0.98 * min((width / 2 - margin) / hx, (height / 2 - margin) / hy)
+        a, b = a * s, b * s
+        head = SyntheticHead(0.0, 0.0, a, b, angle, width, height)
+        hx, hy = head.half_extent()
+    cx = rng.uniform(hx + margin, width - hx - margin)
+    cy = rng.uniform(hy + margin, height - hy - margin)
+    return SyntheticHead(float(cx), float(cy), float(a), float(b), float(angle), width, height)
+
+
+def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cells: tuple[int, int]):
+    """Zero-mean, unit-ish smooth noise: a coarse ``cells = (rows, cols)`` grid upsampled."""
+    coarse = rng.standard_normal(cells).astype(np.float32)
+    return cv2.resize(coarse, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC)
+
+
+def _harmonics(rng: np.random.Generator, phi: np.ndarray, n: int, amp: float) -> np.ndarray:
+    """A smooth random periodic function of the angle ``phi``."""
+    out = np.zeros_like(phi)
+    for k in range(1, n + 1):
+        c = rng.standard_normal() * amp / k
+        p = rng.uniform(0, 2 * math.pi)
+        out += np.float32(c) * np.cos(k * phi + np.float32(p))
+    return out
+
+
+def synthetic_frame(
+    width: int = 800,
+    height: int = 540,
+    rng: np.random.Generator | int | None = None,
+    head: SyntheticHead | None = None,
+) -> tuple[np.ndarray, np.ndarray, SyntheticHead]:
+    """One ultrasound-like frame: ``(image (H, W) uint8, mask (H, W) uint8 {0, 1}, truth)``.
+
+    ``rng`` is a generator or a seed (same seed, same frame). ``head`` fixes the ellipse (its
+    ``width``/``height`` then set the frame size); otherwise a random head is drawn with semi-major
+    15-35 % of the width, axis ratio 0.7-0.95, any angle, fully inside the frame. The mask is the
+    filled ellipse on the skull's *outer* edge (as HC18's annotations): the bright ring lies just
+    inside it.
+    """
+    rng = _as_rng(rng)
+    if head is None:
+        head = random_head(width, height, rng)
+    width, height = head.width, head.height
+    f32 = np.float32
+
+    # Everything is rendered on a half-resolution grid (in full-resolution pixel coordinates of
+    # the pixel centres) and upsampled once at the end.
+    hw, hh = (width + 1) // 2, (height + 1) // 2
+    sx, sy = width / hw, height / hh
+    xs = (np.arange(hw, dtype=f32) + f32(0.5)) * f32(sx) - f32(0.5)
+    ys = (np.arange(hh, dtype=f32) + f32(0.5)) * f32(sy) - f32(0.5)
+    x, y = xs[None, :], ys[:, None]
+    shape = (hh, hw)
+
+    def half_box(cx, cy, ax_major, ax_minor, angle):  # full-res ellipse -> half-res RotatedRect
+        return (
+            ((cx + 0.5) / sx - 0.5, (cy + 0.5) / sy - 0.5),
+            (2 * ax_major / sx, 2 * ax_minor / sy),
+            angle,
+        )
+
+    # ---- scan sector: apex above the frame, wide enough to hold the head
+    apex_x = width * (0.5 + rng.uniform(-0.08, 0.08))
+    apex_y = -height * rng.uniform(0.1, 0.5)
+    ehx, ehy = head.half_extent()
+    corners = [
+        (head.center_x + sgn * ehx, head.center_y + k * ehy) for sgn in (-1, 1) for k in (-1, 0)
+    ]
+    need = max(abs(math.atan2(px - apex_x, py - apex_y)) for px, py in corners)
+    half_angle = min(max(need + 0.05, math.radians(rng.uniform(35, 55))), math.radians(85))
+    dx, dy = x - f32(apex_x), y - f32(apex_y)
+    r = np.sqrt(dx * dx + dy * dy)
+    theta = np.arctan2(dx, dy)
+    r_far = float(np.hypot(max(apex_x, width - apex_x), height - apex_y))
+    sector = np.clip((f32(half_angle) - np.abs(theta)) * r * f32(0.7), 0, 1)
+
+    # ---- background: smoothed tissue echogenicity, arcs, bright blobs, dark amniotic fluid
+    tissue = f32(rng.uniform(0.18, 0.35)) * np.clip(
+        1
+        + f32(0.4) * _smooth_noise(rng, shape, (5, 7))
+        + f32(0.2) * _smooth_noise(rng, shape, (12, 18)),
+        0.2,
+        None,
+    )
+    period = rng.uniform(25, 70)
+    tissue *= 1 + f32(0.15) * np.sin(r * f32(2 * math.pi / period) + f32(rng.uniform(0, 6.3)))
+
+    blobs = np.zeros(shape, f32)
+    for _ in range(rng.integers(2, 7)):
+        c = (rng.uniform(0, width), rng.uniform(0, height))
+        box = half_box(*c, rng.uniform(6, 45), rng.uniform(3, 14), rng.uniform(0, 180))
+        cv2.ellipse(blobs, box, rng.uniform(0.2, 0.6), -1)
+    for _ in range(rng.integers(0, 3)):  # a curved bright interface (uterine wall, limb)
+        cx_, cy_ = rng.uniform(0, hw), rng.uniform(-0.2, 1.2) * hh
+        a0 = rng.uniform(0, 360)
+        axes = (int(rng.uniform(60, 250)), int(rng.uniform(25, 120)))
+        ang = rng.uniform(0, 180)
+        cv2.ellipse(blobs, (int(cx_), int(cy_)), axes, ang, a0, a0 + rng.uniform(30, 120), 0.6, 2)
+    blobs = cv2.GaussianBlur(blobs, (0, 0), 1.5)
+
+    fluid = np.zeros(shape, f32)
+    if rng.random() < 0.8:
+        scale = rng.uniform(1.3, 2.2)
+        off = rng.uniform(-0.6, 0.6, 2) * head.semi_major
+        box = half_box(
+            head.center_x + off[0],
+            head.center_y + off[1],
+            head.semi_major * scale,
+            head.semi_minor * scale * rng.uniform(0.7, 1.3),
+            rng.uniform(0, 180),
+        )
+        cv2.ellipse(fluid, box, 1.0, -1)
+        fluid = cv2.GaussianBlur(fluid, (0, 0), 6.0) + f32(0.3) * _smooth_noise(rng, shape, (6, 9))
+        fluid = np.clip((fluid - f32(0.5)) * f32(3), 0, 1) * f32(rng.uniform(0.7, 0.97))
+    echo = tissue * (1 - fluid) + f32(0.01) * fluid + blobs
+
+    # ---- head, on the crop of the grid around it
+    pad = 0.25 * head.semi_major + 10
+    c0 = max(int((head.center_x - ehx - pad) / sx), 0)
+    c1 = min(int((head.center_x + ehx + pad) / sx) + 2, hw)
+    r0 = max(int((head.center_y - ehy - pad) / sy), 0)
+    r1 = min(int((head.center_y + ehy + pad) / sy) + 2, hh)
+    crop = (slice(r0, r1), slice(c0, c1))
+    t = math.radians(head.angle_deg)
+    ct, st = f32(math.cos(t)), f32(math.sin(t))
+    a, b = f32(head.semi_major), f32(head.semi_minor)
+    ex, ey = xs[None, c0:c1] - f32(head.center_x), ys[r0:r1, None] - f32(head.center_y)
+    u = ex * ct + ey * st
+    v = ey * ct - ex * st
+    rho = np.sqrt((u / a) ** 2 + (v / b) ** 2) + f32(1e-6)
+    depth = np.sqrt(u * u + v * v) * (1 - rho) / rho  # ~px inside the outer edge (>0 inside)
+    phi = np.arctan2(v / b, u / a)
+    cshape = u.shape
+    inside = np.clip(depth * f32(0.5) + f32(0.5), 0, 1)
+
+    brain = f32(rng.uniform(0.06, 0.14)) * np.clip(
+        1 + f32(0.5) * _smooth_noise(rng, cshape, (5, 5)), 0.2, None
+    )
+    # Midline echo along the major axis, broken into pieces.
+    mid_w = f32(rng.uniform(1.5, 3.0))
+    mid_gate = np.clip(_smooth_noise(rng, cshape, (4, 10)) * 2 + f32(0.5), 0, 1)
+    mid = np.exp(-((v / mid_w) ** 2)) * np.clip((f32(0.85) - np.abs(u / a)) * 6, 0, 1) * mid_gate
+    brain += f32(rng.uniform(0.1, 0.3)) * mid
+    # Thalami (two hypoechoic ovals) and the cavum septi pellucidi (dark box, bright rim).
+    side = float(rng.choice([-1.0, 1.0]))
+    thal_u = side * rng.uniform(0.0, 0.15) * head.semi_major
+    for sgn in (-1.0, 1.0):
+        tv = sgn * rng.uniform(0.12, 0.2) * head.semi_minor
+        q = ((u - f32(thal_u)) / (0.17 * a)) ** 2 + ((v - f32(tv)) / (0.11 * b)) ** 2
+        brain *= 1 - f32(0.6) * np.exp(-q * q)
+    csp_u = -side * rng.uniform(0.3, 0.45) * head.semi_major
+    q = np.maximum(np.abs(u - f32(csp_u)) / (0.08 * a), np.abs(v) / (0.05 * b))
+    brain *= 1 - f32(0.8) * np.clip(1.3 - q, 0, 1)
+    brain += f32(rng.uniform(0.08, 0.2)) * np.exp(-(((q - 1.15) / 0.2) ** 2))
+    # A few faint short echoes roughly parallel to the midline (choroid plexus, fissures).
+    for _ in range(rng.integers(2, 6)):
+        lu = rng.uniform(-0.6, 0.6) * head.semi_major
+        lv = rng.uniform(-0.6, 0.6) * head.semi_minor
+        ln, lw = rng.uniform(0.05, 0.15) * head.semi_major, rng.uniform(2.0, 4.0)
+        tilt = f32(rng.uniform(-0.3, 0.3))
+        vv = (v - f32(lv) - tilt * (u - f32(lu))) / f32(lw)
+        uu = (u - f32(lu)) / f32(ln)
+        brain += f32(rng.uniform(0.08, 0.25)) * np.exp(-vv * vv - (uu * uu) ** 2)
+
+    # Skull ring inside the outer edge: thickness and brightness vary along phi; strong where the
+    # beam meets the skull head-on (ring normal along the beam), weak on the lateral walls, with
+    # random dropout gaps.
+    thick = f32(rng.uniform(0.035, 0.065) * head.semi_major + 2) * (
+        1 + _harmonics(rng, phi, 4, 0.3)
+    )
+    thick = np.maximum(thick, f32(2.0))
+    nu, nv = np.cos(phi) / a, np.sin(phi) / b
+    nx, ny = nu * ct - nv * st, nu * st + nv * ct
+    inv_n = 1 / (np.sqrt(nx * nx + ny * ny) + f32(1e-9))
+    rc, dxc, dyc = r[crop], dx[:, c0:c1], dy[r0:r1, :]
+    incidence = np.abs(nx * dxc + ny * dyc) * inv_n / (rc + f32(1e-6))
+    bright = f32(0.3) + f32(0.7) * incidence**2 + _harmonics(rng, phi, 6, 0.2)
+    gaps = np.clip(_harmonics(rng, phi, 8, 1.2) * 2 + f32(rng.uniform(0.4, 2.0)), 0, 1)
+    bright = np.clip(bright, 0.05, None) * (f32(0.1) + f32(0.9) * gaps)
+    ring = np.exp(-(((depth - thick / 2) / (thick / 2 + f32(0.5))) ** 4))
+    skull = f32(rng.uniform(1.4, 2.2)) * bright * ring
+
+    # Dark halo just outside the skull (scalp, fluid), then combine.
+    outside = np.clip(-depth, 0, None) / f32(rng.uniform(4, 14))
+    halo = np.exp(-outside * outside) * (1 - inside)
+    ec = echo[crop] * (1 - f32(0.7) * halo)
+    echo[crop] = ec * (1 - inside) + brain * inside + skull
+
+    # ---- depth attenuation with a little near-field gain, sector
+    near = r / f32(r_far)
+    gain = np.exp(-f32(rng.uniform(0.3, 1.0)) * near) * (
+        f32(0.7) + f32(0.3) * np.clip(near * 4, 0, 1)
+    )
+    echo = np.clip(echo, 0, None) * gain * sector
+
+    # ---- speckle (multiplicative Rayleigh, laterally elongated grains), blur, compression
+    coarse = rng.rayleigh(1.0, (hh // 3 + 1, hw // 5 + 1)).astype(np.float32)
+    fine = rng.rayleigh(1.0, shape).astype(np.float32)
+    speckle = cv2.resize(coarse, (hw, hh), interpolation=cv2.INTER_CUBIC) * f32(0.75) + fine * f32(
+        0.25
+    )
+    img = echo * speckle * f32(1 / math.sqrt(math.pi / 2))  # speckle mean 1
+    img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.9, 1.4))
+    img = np.power(np.clip(img, 0, None), f32(rng.uniform(0.8, 1.0))) * f32(
+        255 * rng.uniform(0.85, 1.1)
+    )
+    small = np.clip(img, 0, 255).astype(np.uint8)
+    img = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+
+    # HC18-like black patch in a bottom corner, sometimes (never over the head).
+    if rng.random() < 0.3:
+        pw, ph = int(rng.uniform(0.1, 0.25) * width), int(rng.uniform(0.1, 0.3) * height)
+        x0 = width - pw if rng.random() < 0.7 else 0
+        y0 = height - ph - int(rng.uniform(0, 0.05) * height)
+        clear_x = head.center_x + ehx < x0 or head.center_x - ehx > x0 + pw
+        if clear_x or head.center_y + ehy < y0:
+            img[y0 : y0 + ph, x0 : x0 + pw] = 0
+
+    return img, head.mask(), head
+
+
+def synthetic_heads(
+    n: int, seed: int = 0, width: int = 800, height: int = 540
+) -> list[SyntheticHead]:
+    """The truths of ``synthetic_set(n, seed=seed)`` frames, without rendering them."""
+    return [random_head(width, height, _frame_rng(seed, i)) for i in range(n)]
+
+
+def _frame_rng(seed: int, i: int) -> np.random.Generator:
+    # Frame i depends on (seed, i) only, not on n.
+    return np.random.default_rng(np.random.SeedSequence([seed, i]))
+
+
+def synthetic_set(
+    n: int,
+    size: tuple[int, int] = (384, 256),
+    seed: int = 0,
+    frame_size: tuple[int, int] = (800, 540),
+    pixel_size_mm: float = 0.15,
+) -> CachedSet:
+    """``n`` synthetic frames made at ``frame_size = (W, H)``, resized to ``size = (W, H)``.
+
+    Names are ``synthetic_000.png``...; ``hc_mm`` is the true head circumference: Ramanujan's
+    perimeter of the outer-edge ellipse with semi-axes in mm (semi-axes x ``pixel_size_mm``).
+    """
+    w, h = size
+    fw, fh = frame_size
+    images = np.empty((n, h, w), np.uint8)
+    masks = np.empty((n, h, w), np.uint8)
+    geoms, hcs = [], []
+    for i in range(n):
+        img, mask, head = synthetic_frame(fw, fh, rng=_frame_rng(seed, i))
+        images[i], geom = resize_image(img, size)
+        masks[i] = resize_mask(mask, size)
+        geoms.append(geom)
+        hcs.append(
+            ellipse_perimeter(head.semi_major * pixel_size_mm, head.semi_minor * pixel_size_mm)
+        )
+    return CachedSet(
+        images,
+        masks,
+        [f"synthetic_{i:03d}.png" for i in range(n)],
+        np.full(n, pixel_size_mm, np.float64),
+        geoms,
+        np.array(hcs, np.float64),
+    )

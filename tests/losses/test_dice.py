@@ -1,0 +1,36 @@
+import pytest
+import torch
+
+from fetalseg.losses.dice import DeepSupervisionDiceLoss, dice_loss
+
+
+def test_dice_loss_hand_computed():
+    # p = sigmoid(0) = 0.5 everywhere on 4 pixels, truth has 2 ones:
+    # 1 - (2 * 1 + 1) / (2 + 2 + 1) = 0.4
+    logits = torch.zeros(1, 1, 2, 2)
+    target = torch.tensor([[[[1.0, 1.0], [0.0, 0.0]]]])
+    assert dice_loss(smooth=1.0)(logits, target).item() == pytest.approx(0.4)
+
+
+def test_dice_loss_perfect_and_empty():
+    target = torch.zeros(2, 1, 4, 4)
+    target[0, 0, :2] = 1
+    logits = (target * 2 - 1) * 50
+    assert dice_loss()(logits, target).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_deep_supervision_weights_aux_by_alpha():
+    target = torch.ones(2, 1, 4, 4)
+    good, bad = torch.full((2, 1, 4, 4), 20.0), torch.full((2, 1, 4, 4), -20.0)
+    single = dice_loss()(bad, target).item()
+    combo = DeepSupervisionDiceLoss(alpha=0.5)((good, bad, bad), target).item()
+    assert combo == pytest.approx(0.5 * 2 * single, rel=1e-5)
+    assert DeepSupervisionDiceLoss()(good, target).item() == pytest.approx(0.0, abs=1e-5)
+
+
+def test_loss_is_fp32_under_bf16():
+    logits = torch.zeros(2, 1, 8, 8, dtype=torch.bfloat16, requires_grad=True)
+    loss = DeepSupervisionDiceLoss()(logits, torch.ones(2, 1, 8, 8))
+    assert loss.dtype == torch.float32
+    loss.backward()
+    assert logits.grad is not None

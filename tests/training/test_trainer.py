@@ -1,0 +1,118 @@
+"""Training on tiny synthetic data: a few steps, resume, DDP. Never a full schedule."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from fetalseg.config import load_config
+from fetalseg.training.checkpoint import load_checkpoint
+from fetalseg.training.trainer import lr_factor, read_log, train
+
+TINY = [
+    "data.synthetic=10",
+    "data.width=64",
+    "data.height=64",
+    "train.batch_size=2",
+    "train.max_steps_per_epoch=2",
+    "train.precision=fp32",
+    "train.threads=1",
+]
+
+
+def tiny_cfg(*extra: str):
+    return load_config(None, [*TINY, *extra])
+
+
+def test_lr_schedule_is_the_reference():
+    t = tiny_cfg().train
+    assert [lr_factor(e, t) for e in (0, 49, 50, 69, 70, 89, 90, 99)] == [
+        1,
+        1,
+        0.5,
+        0.5,
+        0.25,
+        0.25,
+        0.125,
+        0.125,
+    ]
+
+
+def test_train_writes_run_folder(tmp_path):
+    result = train(tiny_cfg("train.epochs=2"), tmp_path, progress=False)
+    assert result.epochs_run == 2
+    for name in ("config.yaml", "last.pt", "best.pt", "log.csv", "curves.png"):
+        assert (tmp_path / name).is_file(), name
+    log = read_log(tmp_path / "log.csv")
+    assert [r["epoch"] for r in log] == [1, 2]
+    assert all(0 <= r["val_dsc"] <= 1 and r["images_per_s"] > 0 for r in log)
+    ckpt = load_checkpoint(tmp_path / "last.pt")
+    assert ckpt["config"]["train"]["epochs"] == 2 and ckpt["epoch"] == 1
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+
+
+def test_resume_continues_exactly(tmp_path):
+    straight = train(tiny_cfg("train.epochs=3"), tmp_path / "a", progress=False)
+    train(tiny_cfg("train.epochs=1"), tmp_path / "b", progress=False)
+    resumed = train(tiny_cfg(), tmp_path / "b", resume=True, progress=False, epochs=3)
+    assert resumed.epochs_run == 2
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert [r["epoch"] for r in read_log(tmp_path / "b" / "log.csv")] == [1, 2, 3]
+    again = train(tiny_cfg(), tmp_path / "b", resume=True, progress=False)
+    assert again.epochs_run == 0  # already complete: nothing to do
+
+
+def test_bf16_channels_last_step(tmp_path):
+    result = train(
+        tiny_cfg("train.epochs=1", "train.precision=bf16", "train.channels_last=true"),
+        tmp_path,
+        progress=False,
+    )
+    assert all(torch.isfinite(p).all() for p in result.model.parameters())
+
+
+def test_too_few_images_is_clear(tmp_path):
+    with pytest.raises(ValueError, match="batch size"):
+        train(tiny_cfg("train.epochs=1", "train.batch_size=64"), tmp_path, progress=False)
+
+
+WORKER = """
+import sys, torch, torch.distributed as dist
+from fetalseg.config import load_config
+from fetalseg.training.trainer import train
+dist.init_process_group("gloo")
+cfg = load_config(None, sys.argv[2:])
+result = train(cfg, sys.argv[1], progress=False)
+torch.save(result.model.state_dict(), f"{sys.argv[1]}/rank{dist.get_rank()}.pt")
+dist.destroy_process_group()
+"""
+
+
+def test_ddp_two_cpu_processes_end_identical(tmp_path):
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    run = tmp_path / "run"
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        str(script),
+        str(run),
+        *TINY,
+        "train.epochs=2",
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    w0 = torch.load(run / "rank0.pt")
+    w1 = torch.load(run / "rank1.pt")
+    assert all(torch.equal(w0[k], w1[k]) for k in w0)
+    assert Path(run / "last.pt").is_file()
