@@ -52,6 +52,62 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from fetalseg.config import default_data_root
+    from fetalseg.data.hc18 import read_records, split_subjects
+    from fetalseg.inference.evaluate import evaluate_records, summary_markdown, write_outputs
+    from fetalseg.inference.predictor import Predictor
+
+    predictor = Predictor(args.checkpoint)
+    data_cfg = predictor.loaded.config["data"]
+    records = read_records(args.data or default_data_root(), "training_set")
+    if args.split != "all":
+        parts = split_subjects(records, data_cfg["fractions"], data_cfg["split_seed"])
+        records = parts[("train", "val", "test").index(args.split)]
+    if args.limit:
+        records = records[: args.limit]
+    ev = evaluate_records(predictor, records, progress=not args.quiet)
+    title = f"{predictor.loaded.source.name} on the {args.split} split"
+    paths = write_outputs(ev, args.out, title)
+    print(summary_markdown(ev, title))
+    print("wrote " + ", ".join(str(p) for p in paths.values()))
+    return 0
+
+
+def _cmd_check_data(args: argparse.Namespace) -> int:
+    import json
+    from dataclasses import asdict
+    from pathlib import Path
+
+    from fetalseg.config import default_data_root
+    from fetalseg.data.checks import (
+        annotation_report,
+        format_summary,
+        summarize_report,
+        write_report_csv,
+    )
+    from fetalseg.data.hc18 import read_records
+
+    checks = annotation_report(
+        read_records(args.data or default_data_root(), "training_set"), progress=not args.quiet
+    )
+    summary = summarize_report(checks)
+    print(format_summary(summary, checks))
+    try:
+        if args.out:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            report = {"summary": summary, "images": [asdict(c) for c in checks]}
+            Path(args.out).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+            print(f"wrote {args.out}")
+        if args.csv:
+            Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
+            write_report_csv(args.csv, checks)
+            print(f"wrote {args.csv}")
+    except OSError as e:
+        raise InputError(f"{e.filename or args.out}: cannot write ({e.strerror or e})") from None
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fetalseg", description="Fetal head segmentation and biometry in 2D ultrasound."
@@ -76,9 +132,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_train)
 
+    p = sub.add_parser("evaluate", help="score a model on labelled HC18 images")
+    p.add_argument("--checkpoint", help=".safetensors or .pt (default: the shipped model)")
+    p.add_argument("--data", help="HC18 folder (default: $FETALSEG_DATA or ../shared/hc18)")
+    p.add_argument(
+        "--split",
+        default="test",
+        choices=("train", "val", "test", "all"),
+        help="subject-level split, as the model's training config defines it (default: test)",
+    )
+    p.add_argument("--limit", type=int, default=0, help="only the first N images")
+    p.add_argument("--out", default="out/evaluate", help="output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_evaluate)
+
     p = sub.add_parser("profile", help="parameters and GMACs of every model at the reference sizes")
     p.add_argument("--in-channels", type=int, default=1, choices=(1, 3))
     p.set_defaults(func=_cmd_profile)
+    p = sub.add_parser("check-data", help="check HC18 annotations against the CSV's HC")
+    p.add_argument("--data", help="HC18 folder (default: $FETALSEG_DATA or ../shared/hc18)")
+    p.add_argument("--out", help="write the summary and per-image values as JSON here")
+    p.add_argument("--csv", help="write the per-image values as CSV here")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_check_data)
     return parser
 
 

@@ -1,0 +1,168 @@
+"""Scoring a model on labelled images: overlap, boundary distances (mm) and HC error (mm).
+
+Metrics are computed twice: on the original pixel grid (the prediction mapped back, the numbers
+a clinician's measurement depends on) and at the network resolution (comparable with the
+reference, which scores the resized masks). HC is measured from the predicted mask (largest
+component, ellipse fit) and compared with HC18's CSV value: DF (signed) and ADF (absolute), as
+the HC18 challenge scores it (van den Heuvel et al. 2018).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from fetalseg.biometry import measure_head
+from fetalseg.data.hc18 import Record, load_pair
+from fetalseg.data.preprocess import normalize, probability_to_original, resize_image, resize_mask
+from fetalseg.inference.predictor import Predictor
+from fetalseg.metrics import overlap_metrics, summarize, surface_distances
+
+OVERLAP = ("dsc", "se", "pc", "sp", "js")
+COLUMNS = (
+    "file",
+    *OVERLAP,
+    "hd_mm",
+    "hd95_mm",
+    "assd_mm",
+    *(f"net_{k}" for k in OVERLAP),
+    "hc_true_mm",
+    "hc_pred_mm",
+    "df_mm",
+    "adf_mm",
+    "status",
+)
+
+
+@dataclass
+class Evaluation:
+    rows: list[dict[str, object]]
+    summary: dict[str, dict[str, float]]
+    #: for figures: per image, (image, truth mask, predicted mask) on the original grid
+    examples: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def evaluate_records(
+    predictor: Predictor,
+    records: Sequence[Record],
+    progress: bool = True,
+    keep_examples: bool = True,
+) -> Evaluation:
+    """Score ``predictor`` on labelled ``records`` (HC18 layout: annotation + pixel size + HC)."""
+    rows, examples = [], {}
+    for rec in tqdm(records, desc="evaluate", disable=not progress):
+        image, truth = load_pair(rec)
+        small, geom = resize_image(image, predictor.size)
+        x = normalize(small)[None, None]
+        if predictor.loaded.in_channels != 1:
+            x = np.repeat(x, predictor.loaded.in_channels, axis=1)
+        logits = predictor.logits(x)[0]
+        pred = (probability_to_original(logits, geom) > 0).astype(np.uint8)
+        row: dict[str, object] = {"file": rec.name}
+        row.update({k: float(v[0]) for k, v in overlap_metrics(pred, truth).items()})
+        row.update(surface_distances(pred, truth, (rec.pixel_size_mm, rec.pixel_size_mm)))
+        net = overlap_metrics(logits > 0, resize_mask(truth, predictor.size))
+        row.update({f"net_{k}": float(v[0]) for k, v in net.items()})
+        m = measure_head(pred, rec.pixel_size_mm)
+        row["hc_true_mm"] = rec.hc_mm
+        row["hc_pred_mm"] = m.hc_mm
+        row["status"] = m.status.value
+        if m.hc_mm is not None and rec.hc_mm is not None:
+            row["df_mm"] = m.hc_mm - rec.hc_mm
+            row["adf_mm"] = abs(m.hc_mm - rec.hc_mm)
+        else:  # no head found: the whole HC is the error (never a NaN left out of the mean)
+            row["df_mm"] = -(rec.hc_mm or 0.0)
+            row["adf_mm"] = rec.hc_mm or 0.0
+        rows.append(row)
+        if keep_examples:
+            examples[rec.name] = (image, truth, pred)
+    numeric = [c for c in COLUMNS if c not in ("file", "status", "hc_true_mm", "hc_pred_mm")]
+    summary = summarize({c: [float(r[c]) for r in rows] for c in numeric})  # type: ignore[arg-type]
+    adf = np.array([float(r["adf_mm"]) for r in rows])  # type: ignore[arg-type]
+    summary["within_3mm"] = {"mean": float((adf <= 3.0).mean()) if adf.size else float("nan")}
+    summary["no_head"] = {"mean": float(sum(r["status"] == "no_head" for r in rows))}
+    return Evaluation(rows, summary, examples)
+
+
+PCT = {*OVERLAP, *(f"net_{k}" for k in OVERLAP)}
+
+
+def summary_markdown(ev: Evaluation, title: str = "") -> str:
+    """Mean ± sd and median per metric; overlap in %, distances and HC in mm."""
+    s = ev.summary
+    lines = [f"### {title}" if title else "", "", f"{len(ev.rows)} images", ""]
+    lines += ["| metric | mean ± sd | median |", "|---|---:|---:|"]
+    for name, v in s.items():
+        if "sd" not in v:
+            continue
+        k = 100.0 if name in PCT else 1.0
+        unit = " %" if name in PCT else (" mm" if name.endswith("mm") else "")
+        lines.append(
+            f"| {name} | {v['mean'] * k:.2f} ± {v['sd'] * k:.2f}{unit} | {v['median'] * k:.2f} |"
+        )
+    lines += [
+        "",
+        f"HC within ±3 mm: {s['within_3mm']['mean'] * 100:.1f} %; "
+        f"no head found: {int(s['no_head']['mean'])}",
+    ]
+    return "\n".join(lines).lstrip() + "\n"
+
+
+def write_outputs(ev: Evaluation, out: str | Path, title: str = "") -> dict[str, Path]:
+    """``per_image.csv``, ``summary.md``, ``summary.json`` and ``cases.png`` in ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "csv": out / "per_image.csv",
+        "markdown": out / "summary.md",
+        "json": out / "summary.json",
+        "figure": out / "cases.png",
+    }
+    with paths["csv"].open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        w.writerows(ev.rows)
+    paths["markdown"].write_text(summary_markdown(ev, title))
+    paths["json"].write_text(json.dumps({"n": len(ev.rows), **ev.summary}, indent=2))
+    if ev.examples:
+        plot_cases(ev, paths["figure"])
+    else:
+        del paths["figure"]
+    return paths
+
+
+def plot_cases(ev: Evaluation, path: Path, n: int = 4) -> None:
+    """Worst and best ``n`` images by DSC: image, truth contour (green), prediction (red)."""
+    import cv2
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ranked = sorted(ev.rows, key=lambda r: float(r["dsc"]))  # type: ignore[arg-type]
+    n = min(n, max(1, len(ranked) // 2))
+    picks = [("worst", r) for r in ranked[:n]] + [("best", r) for r in ranked[::-1][:n]]
+    fig, axes = plt.subplots(2, n, figsize=(3.2 * n, 5.2), squeeze=False)
+    for ax, (kind, row) in zip(axes.flat, picks):
+        image, truth, pred = ev.examples[str(row["file"])]
+        rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+        for mask, colour in ((truth, (0, 255, 0)), (pred, (255, 0, 0))):
+            contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+            cv2.drawContours(rgb, contours, -1, colour, max(1, image.shape[1] // 300))
+        ax.imshow(rgb)
+        ax.set_title(
+            f"{kind}: {row['file']}\nDSC {float(row['dsc']) * 100:.1f} %, "
+            f"ADF {float(row['adf_mm']):.1f} mm",
+            fontsize=8,
+        )
+        ax.axis("off")
+    fig.suptitle("green: annotation, red: prediction", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

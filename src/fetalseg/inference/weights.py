@@ -1,0 +1,112 @@
+"""Loading models for inference: the weights shipped in the package, or a training checkpoint.
+
+The shipped file is fp16 safetensors (half the size, no pickle: loading it cannot run code); its
+metadata holds the resolved training config and provenance, so a loaded model knows its input
+size and how it was made. Auxiliary heads are training-only and are not shipped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from fetalseg.errors import InputError
+from fetalseg.models import build_model
+
+SHIPPED_NAME = "bisenet_hc18.safetensors"
+
+
+def shipped_weights() -> Path:
+    """Path of the model shipped inside the package."""
+    return Path(str(resources.files("fetalseg") / "weights" / SHIPPED_NAME))
+
+
+@dataclass
+class LoadedModel:
+    model: nn.Module  # eval mode, fp32, CPU
+    config: dict[str, Any]  # the resolved training config
+    info: dict[str, Any]  # provenance: epochs, validation DSC, commit, data, source file
+    source: Path
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Network input ``(W, H)``."""
+        return (int(self.config["data"]["width"]), int(self.config["data"]["height"]))
+
+    @property
+    def in_channels(self) -> int:
+        return int(self.config["model"]["in_channels"])
+
+
+def _inference_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v for k, v in state.items() if not k.split(".")[0].startswith("aux")}
+
+
+def _build(config: dict[str, Any], state: dict[str, torch.Tensor], source: Path) -> nn.Module:
+    model = build_model(config["model"]["name"], in_channels=config["model"]["in_channels"])
+    missing, unexpected = model.load_state_dict(
+        {k: v.float() for k, v in state.items()}, strict=False
+    )
+    missing = [k for k in missing if not k.split(".")[0].startswith("aux")]
+    if missing or unexpected:
+        raise InputError(
+            f"{source}: weights do not match model {config['model']['name']!r} "
+            f"({len(missing)} missing, {len(unexpected)} unexpected tensors)"
+        )
+    return model.eval()
+
+
+def load_model(path: str | Path | None = None) -> LoadedModel:
+    """Load ``path`` (``.safetensors`` export or ``.pt`` training checkpoint), or the shipped
+    model when ``path`` is ``None``."""
+    source = Path(path) if path is not None else shipped_weights()
+    if not source.is_file():
+        hint = " (the package ships no trained model yet)" if path is None else ""
+        raise InputError(f"{source}: no such model file{hint}")
+    if source.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(source), framework="pt") as f:
+                meta = f.metadata() or {}
+                state = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - not a dict
+        except Exception as e:
+            raise InputError(f"{source}: not a readable safetensors file ({e})") from None
+        if "config" not in meta:
+            raise InputError(f"{source}: no fetalseg config in the file's metadata")
+        config = json.loads(meta["config"])
+        info = json.loads(meta.get("info", "{}"))
+    else:
+        from fetalseg.training.checkpoint import load_checkpoint
+
+        ckpt = load_checkpoint(source)
+        config, state = ckpt["config"], ckpt["model"]
+        info = {"epoch": ckpt.get("epoch", -1) + 1, "val_dsc": ckpt.get("val_dsc")}
+    return LoadedModel(_build(config, state, source), config, info, source)
+
+
+def export_safetensors(
+    checkpoint: str | Path, out: str | Path, extra_info: dict[str, Any] | None = None
+) -> Path:
+    """Write a training checkpoint's inference weights as fp16 safetensors with metadata."""
+    from safetensors.torch import save_file
+
+    from fetalseg.training.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(checkpoint)
+    state = {k: v.half().contiguous() for k, v in _inference_state(ckpt["model"]).items()}
+    # BN's step counter is an integer: keep it exact rather than half.
+    state.update({k: v for k, v in ckpt["model"].items() if k.endswith("num_batches_tracked")})
+    info = {"epochs": ckpt["epoch"] + 1, "val_dsc": ckpt["val_dsc"], **(extra_info or {})}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_file(
+        state, str(out), metadata={"config": json.dumps(ckpt["config"]), "info": json.dumps(info)}
+    )
+    return out
