@@ -12,7 +12,6 @@ import pytest
 from fetalseg.data.preprocess import Geometry
 from fetalseg.data.synthetic import (
     SyntheticHead,
-    ellipse_perimeter,
     synthetic_frame,
     synthetic_heads,
     synthetic_set,
@@ -121,14 +120,6 @@ def test_given_head_is_used():
     assert truth == head
     assert img.shape == (480, 640)
     np.testing.assert_array_equal(mask, head.mask())
-
-
-def test_ellipse_perimeter():
-    assert ellipse_perimeter(5.0, 5.0) == pytest.approx(2 * math.pi * 5.0, rel=1e-12)
-    a, b = 3.0, 2.0
-    t = np.linspace(0, 2 * math.pi, 200001)
-    exact = np.trapezoid(np.hypot(a * np.sin(t), b * np.cos(t)), t)
-    assert ellipse_perimeter(a, b) == pytest.approx(exact, rel=1e-8)
 
 
 def test_synthetic_set():

@@ -108,6 +108,50 @@ def _cmd_check_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from fetalseg.inference.batch import collect_inputs, predict_files, read_pixel_csv
+    from fetalseg.inference.predictor import Predictor
+
+    if args.pixel_size is not None and not (args.pixel_size > 0 and args.pixel_size < 10):
+        raise InputError(f"--pixel-size {args.pixel_size}: must be a positive size in mm")
+    paths = collect_inputs(args.input)
+    sizes = read_pixel_csv(args.pixel_csv) if args.pixel_csv else None
+    predictor = Predictor(args.checkpoint)
+    rows = predict_files(
+        predictor,
+        paths,
+        args.out,
+        args.pixel_size,
+        sizes,
+        args.save_masks,
+        args.overwrite,
+        progress=not args.quiet,
+    )
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[str(r["status"])] = counts.get(str(r["status"]), 0) + 1
+    for r in rows:
+        if r["status"] == "error":
+            print(f"fetalseg predict: {r['message']}", file=sys.stderr)
+    print(f"{len(rows)} images: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    print(f"results in {args.out}/ (measurements.csv, measurements.json, overlays/)")
+    return EXIT_USER_ERROR if counts.get("error") == len(rows) else 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from fetalseg.inference.demo import hc18_frames, run_demo, synthetic_frames
+    from fetalseg.inference.predictor import Predictor
+
+    predictor = Predictor(args.checkpoint)
+    if args.data:
+        frames = hc18_frames(args.data, predictor, args.n)
+    else:
+        frames = synthetic_frames(args.n, seed=args.seed)
+    print(run_demo(predictor, frames, args.out, progress=not args.quiet))
+    print(f"overlays and report in {args.out}/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fetalseg", description="Fetal head segmentation and biometry in 2D ultrasound."
@@ -145,6 +189,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="out/evaluate", help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("predict", help="segment and measure an image or a folder of images")
+    p.add_argument("input", help="image file or folder (HC18 _Annotation files are skipped)")
+    p.add_argument("--checkpoint", help=".safetensors or .pt (default: the shipped model)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--pixel-size", type=float, help="pixel size in mm (all images)")
+    size.add_argument("--pixel-csv", help="CSV of filename,pixel size(mm) (HC18 format)")
+    p.add_argument("--out", default="out/predict", help="output folder")
+    p.add_argument("--save-masks", action="store_true", help="write each head mask as a PNG")
+    p.add_argument("--overwrite", action="store_true", help="replace earlier results in --out")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_predict)
+
+    p = sub.add_parser("demo", help="segment and measure frames with known truth; no download")
+    p.add_argument("--data", help="HC18 folder: use its test split instead of synthetic frames")
+    p.add_argument("--checkpoint", help=".safetensors or .pt (default: the shipped model)")
+    p.add_argument("-n", type=int, default=8, help="number of frames (default 8)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic frames")
+    p.add_argument("--out", default="out/demo", help="output folder")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("profile", help="parameters and GMACs of every model at the reference sizes")
     p.add_argument("--in-channels", type=int, default=1, choices=(1, 3))

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from fetalseg.biometry.ellipse import ramanujan_perimeter
 from fetalseg.data.dataset import CachedSet
 from fetalseg.data.preprocess import resize_image, resize_mask
 
 __all__ = [
     "SyntheticHead",
-    "ellipse_perimeter",
     "random_head",
     "synthetic_frame",
     "synthetic_heads",
@@ -73,14 +73,6 @@ class SyntheticHead:
         m = np.zeros((self.height, self.width), np.uint8)
         cv2.ellipse(m, self.box(), 1, thickness=-1, lineType=cv2.LINE_8)
         return m
-
-
-def ellipse_perimeter(a: float, b: float) -> float:
-    """Ramanujan's second approximation of the perimeter of an ellipse of semi-axes ``a, b``."""
-    if a + b <= 0:
-        return 0.0
-    h = ((a - b) / (a + b)) ** 2
-    return math.pi * (a + b) * (1.0 + 3.0 * h / (10.0 + math.sqrt(4.0 - 3.0 * h)))
 
 
 def _as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
@@ -357,7 +349,7 @@ def synthetic_set(
         masks[i] = resize_mask(mask, size)
         geoms.append(geom)
         hcs.append(
-            ellipse_perimeter(head.semi_major * pixel_size_mm, head.semi_minor * pixel_size_mm)
+            ramanujan_perimeter(head.semi_major * pixel_size_mm, head.semi_minor * pixel_size_mm)
         )
     return CachedSet(
         images,

@@ -1,0 +1,114 @@
+"""Reading user images safely: checked by content (not extension), size-limited before the pixels
+are decoded (a 20000x20000 PNG is a few KB on disk and gigabytes in memory), normalised to
+``(H, W) uint8`` grayscale whatever the file's bit depth or colour mode.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fetalseg.errors import InputError
+
+#: Largest accepted frame: ultrasound frames are ~1 MP; 8 k per side covers any export.
+MAX_SIDE = 8192
+MAX_PIXELS = 40_000_000
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+
+
+def decode_image(data: bytes, name: str = "image") -> np.ndarray:
+    """Decode encoded image bytes to ``(H, W) uint8`` grayscale; :class:`InputError` otherwise.
+
+    The header is read first (Pillow, lazily) so an oversized image is refused before its
+    pixels are decoded. 16-bit images are scaled to 8 bits; alpha is dropped; colour and
+    palette images are converted to luminance.
+    """
+    from PIL import Image
+
+    if not data:
+        raise InputError(f"{name}: empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise InputError(f"{name}: image too large to decode safely") from None
+    except Exception:
+        raise InputError(f"{name}: not a readable image (unknown or corrupt format)") from None
+    check_size(w, h, name)
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None:
+        arr = _decode_with_pillow(data, name)
+    return to_gray_uint8(arr, name)
+
+
+def _decode_with_pillow(data: bytes, name: str) -> np.ndarray:
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            im.load()
+            if im.mode not in ("L", "I;16", "I", "RGB", "RGBA"):
+                im = im.convert("RGB")
+            arr = np.asarray(im)
+    except Exception:
+        raise InputError(f"{name}: not a readable image (truncated or corrupt)") from None
+    return arr[..., ::-1] if arr.ndim == 3 else arr  # RGB -> BGR like OpenCV
+
+
+def check_size(width: int, height: int, name: str = "image") -> None:
+    if width < 32 or height < 32:
+        raise InputError(f"{name}: image is {width}x{height}; at least 32x32 is needed")
+    if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
+        raise InputError(
+            f"{name}: image is {width}x{height}; the limit is {MAX_SIDE} per side and "
+            f"{MAX_PIXELS // 1_000_000} MP"
+        )
+
+
+def to_gray_uint8(arr: np.ndarray, name: str = "image") -> np.ndarray:
+    """Any decoded array (gray/BGR/BGRA, 8/16-bit, float) to ``(H, W) uint8``."""
+    if arr.ndim == 3:
+        if arr.shape[2] == 4:
+            arr = arr[..., :3]
+        arr = cv2.cvtColor(arr, cv2.COLOR_BGR2GRAY) if arr.shape[2] == 3 else arr[..., 0]
+    if arr.ndim != 2:
+        raise InputError(f"{name}: unsupported image layout {arr.shape}")
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype == np.uint16:
+        return (arr >> 8).astype(np.uint8)
+    a = arr.astype(np.float64)
+    if not np.isfinite(a).all():
+        raise InputError(f"{name}: image has NaN or infinite values")
+    lo, hi = a.min(), a.max()
+    return (
+        np.zeros(a.shape, np.uint8) if hi <= lo else ((a - lo) / (hi - lo) * 255).astype(np.uint8)
+    )
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """Read an image file to ``(H, W) uint8``; errors name the file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
+    return decode_image(data, str(path))
+
+
+def list_images(folder: str | Path) -> list[Path]:
+    """Image files in ``folder`` (sorted), skipping HC18 ``*_Annotation`` outlines."""
+    folder = Path(folder)
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.stem.endswith("_Annotation")
+    )

@@ -1,0 +1,285 @@
+"""ONNX export, int8 quantisation and ONNX Runtime sessions.
+
+* :func:`export_onnx` writes the inference graph (eval mode: logits only, no auxiliary heads)
+  with the ``torch.export``-based exporter: input ``"image"`` ``(N, C, H, W) float32`` normalised
+  to ``[-1, 1]``, output ``"logits"`` ``(N, 1, H, W)``; ``N``, ``H`` and ``W`` are dynamic, ``H``
+  and ``W`` must be multiples of 32 at run time (the symbolic dims are named ``32*h32``,
+  ``32*w32``). The resolved training config and provenance go into the model's
+  ``metadata_props`` (``"fetalseg_config"``, ``"fetalseg_info"``, JSON), read back by
+  :func:`onnx_metadata`.
+* :func:`quantize_int8` makes a static int8 QDQ model (per-channel int8 weights, uint8
+  activations, percentile calibration) from an fp32 export and a calibration batch, e.g. from
+  :func:`calibration_batch` (HC18 *training* images only, never validation or test).
+* :func:`parity_check` compares an ONNX model's logits with the PyTorch model's.
+* :func:`ort_session` opens a CPU session with all graph optimisations.
+
+Dynamic (weight-only) quantisation is not offered: ONNX Runtime's ``quantize_dynamic`` only
+rewrites MatMul/Gemm-like ops by default and leaves convolutions in fp32 (or, with ``ConvInteger``,
+quantises activations on the fly at a cost higher than the gain), so it does not speed up this
+all-convolution network.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from fetalseg.data.hc18 import read_gray, read_records, split_subjects
+from fetalseg.data.preprocess import normalize, resize_image
+from fetalseg.inference.weights import LoadedModel
+from fetalseg.models.bisenet import OUTPUT_STRIDE
+
+INPUT_NAME = "image"
+OUTPUT_NAME = "logits"
+CONFIG_KEY = "fetalseg_config"
+INFO_KEY = "fetalseg_info"
+#: The ``torch.export``-based exporter emits opset 18 natively; converting it down fails (Resize
+#: and Reduce* changed their axes inputs), so 18 is the lowest opset offered.
+MIN_OPSET = 18
+
+
+def export_onnx(loaded: LoadedModel, path: str | Path, opset: int = MIN_OPSET) -> Path:
+    """Export ``loaded``'s inference graph to ``path`` (one self-contained ``.onnx`` file)."""
+    if opset < MIN_OPSET:
+        raise ValueError(f"opset {opset} is not supported; the exporter needs {MIN_OPSET}+")
+    import onnx
+    from torch.export import Dim
+
+    import fetalseg
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = loaded.model.eval()
+    w, h = loaded.size
+    # Batch 2 for the example: torch.export would specialise a dynamic dim traced at size 1.
+    example = torch.zeros(2, loaded.in_channels, h, w)
+    dims = {
+        0: Dim("N", min=1),
+        2: OUTPUT_STRIDE * Dim("h32", min=1),
+        3: OUTPUT_STRIDE * Dim("w32", min=1),
+    }
+    program = torch.onnx.export(
+        model,
+        (example,),
+        input_names=[INPUT_NAME],
+        output_names=[OUTPUT_NAME],
+        opset_version=opset,
+        dynamo=True,
+        dynamic_shapes=(dims,),
+        external_data=False,
+        verbose=False,
+    )
+    proto = program.model_proto
+    info = {
+        **loaded.info,
+        "source": str(loaded.source),
+        "fetalseg": fetalseg.__version__,
+        "torch": torch.__version__,
+        "opset": opset,
+        "input": f"{INPUT_NAME} (N, {loaded.in_channels}, H, W) float32 in [-1, 1], "
+        f"H and W multiples of {OUTPUT_STRIDE}; trained at {w}x{h} (W x H)",
+        "output": f"{OUTPUT_NAME} (N, 1, H, W) float32, head where > 0",
+        "precision": "fp32",
+    }
+    _set_metadata(proto, loaded.config, info)
+    onnx.save_model(proto, str(path))
+    return path
+
+
+def _set_metadata(proto: Any, config: dict[str, Any], info: dict[str, Any]) -> None:
+    import onnx
+
+    props = {p.key: p.value for p in proto.metadata_props if not p.key.startswith("pkg.torch")}
+    props.update({CONFIG_KEY: json.dumps(config), INFO_KEY: json.dumps(info, default=str)})
+    del proto.metadata_props[:]
+    onnx.helper.set_model_props(proto, props)
+
+
+def onnx_metadata(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(config, info)`` stored by :func:`export_onnx` (and updated by :func:`quantize_int8`)."""
+    import onnx
+
+    proto = onnx.load_model(str(path), load_external_data=False)
+    props = {p.key: p.value for p in proto.metadata_props}
+    if CONFIG_KEY not in props:
+        raise ValueError(f"{path}: no fetalseg config in the ONNX metadata")
+    return json.loads(props[CONFIG_KEY]), json.loads(props.get(INFO_KEY, "{}"))
+
+
+def ort_session(path: str | Path, threads: int | None = None) -> Any:
+    """A CPU :class:`onnxruntime.InferenceSession` with all graph optimisations.
+
+    ``threads``: intra-op threads (``None``: ONNX Runtime's default, one per physical core).
+    Inter-op parallelism is off (sequential execution): this graph is one chain of convolutions.
+    """
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.inter_op_num_threads = 1
+    if threads:
+        so.intra_op_num_threads = int(threads)
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
+def run_session(session: Any, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
+    """``(N, C, H, W) float32 -> (N, 1, H, W)`` logits, ``batch_size`` images per run."""
+    out = [
+        session.run([OUTPUT_NAME], {INPUT_NAME: np.ascontiguousarray(images[i : i + batch_size])})[
+            0
+        ]
+        for i in range(0, len(images), batch_size)
+    ]
+    return np.concatenate(out)
+
+
+def calibration_batch(
+    root: str | Path,
+    size: tuple[int, int],
+    n: int = 32,
+    seed: int = 0,
+    config: dict[str, Any] | None = None,
+) -> np.ndarray:
+    """``n`` random HC18 *training-split* images, ``(n, C, H, W) float32`` at ``size = (W, H)``.
+
+    The split is the model's own (``config["data"]["fractions"]`` and ``["split_seed"]``, the
+    defaults when ``config`` is ``None``), so calibration never sees validation or test subjects.
+    """
+    from fetalseg.config import RunConfig, to_dict
+
+    cfg = config or to_dict(RunConfig())
+    train = split_subjects(read_records(root), cfg["data"]["fractions"], cfg["data"]["split_seed"])[
+        0
+    ]
+    if not train:
+        raise ValueError(f"{root}: the training split is empty")
+    rng = np.random.default_rng(seed)
+    picks = rng.choice(len(train), size=min(n, len(train)), replace=False)
+    images = np.stack([resize_image(read_gray(train[i].image), size)[0] for i in sorted(picks)])
+    x = normalize(images)[:, None]
+    channels = int(cfg["model"]["in_channels"])
+    return np.ascontiguousarray(np.repeat(x, channels, axis=1) if channels != 1 else x)
+
+
+class _Calibration:
+    """:class:`onnxruntime.quantization.CalibrationDataReader` over an array, one image a run."""
+
+    def __init__(self, images: np.ndarray) -> None:
+        self.images = images.astype(np.float32, copy=False)
+        self._it: Iterator[dict[str, np.ndarray]] = iter(())
+        self.rewind()
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        return next(self._it, None)
+
+    def rewind(self) -> None:
+        self._it = ({INPUT_NAME: self.images[i : i + 1]} for i in range(len(self.images)))
+
+
+def quantize_int8(
+    fp32_path: str | Path,
+    int8_path: str | Path,
+    calibration: np.ndarray,
+    method: str = "percentile",
+    activation: str = "uint8",
+    preprocess: bool = True,
+) -> Path:
+    """Static int8 QDQ quantisation of an fp32 export, calibrated on ``(N, C, H, W)`` images.
+
+    Weights: symmetric int8, per output channel. Activations: ``activation`` (``"uint8"``:
+    fastest on x86 (u8s8 kernels); ``"int8"``), scales from ``method`` (``"percentile"``: the
+    99.999th percentile of |x|, robust to rare outliers; ``"minmax"``; ``"entropy"``). With
+    ``preprocess`` the graph is first shape-inferred and optimised (``quant_pre_process``:
+    Conv+BN folding etc.). The fetalseg metadata is carried over, with the settings in
+    ``info["quantization"]``.
+    """
+    import onnx
+    from onnxruntime.quantization import (
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    methods = {
+        "minmax": CalibrationMethod.MinMax,
+        "percentile": CalibrationMethod.Percentile,
+        "entropy": CalibrationMethod.Entropy,
+    }
+    types = {"uint8": QuantType.QUInt8, "int8": QuantType.QInt8}
+    if method not in methods:
+        raise ValueError(f"calibration method {method!r}: expected one of {sorted(methods)}")
+    if activation not in types:
+        raise ValueError(f"activation type {activation!r}: expected one of {sorted(types)}")
+    if calibration.ndim != 4 or len(calibration) == 0:
+        raise ValueError(f"calibration must be (N, C, H, W) with N > 0, got {calibration.shape}")
+    config, info = onnx_metadata(fp32_path)
+    int8_path = Path(int8_path)
+    int8_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(fp32_path)
+        if preprocess:
+            source = Path(tmp) / "pre.onnx"
+            quant_pre_process(str(fp32_path), str(source), skip_symbolic_shape=True)
+        quantize_static(
+            str(source),
+            str(int8_path),
+            _Calibration(calibration),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=types[activation],
+            weight_type=QuantType.QInt8,
+            calibrate_method=methods[method],
+        )
+    proto = onnx.load_model(str(int8_path))
+    info = {
+        **info,
+        "precision": "int8",
+        "quantization": {
+            "format": "QDQ",
+            "weights": "int8 symmetric, per channel",
+            "activations": activation,
+            "calibration": method,
+            "calibration_images": len(calibration),
+        },
+    }
+    _set_metadata(proto, config, info)
+    onnx.save_model(proto, str(int8_path))
+    return int8_path
+
+
+def parity_check(
+    loaded: LoadedModel, onnx_path: str | Path, images: np.ndarray, threads: int | None = 1
+) -> dict[str, float]:
+    """Compare the ONNX model's logits with PyTorch's on ``(N, C, H, W) float32`` images.
+
+    Returns ``max_abs_diff`` and ``mean_abs_diff`` of the logits, ``logit_scale`` (max |logit| of
+    PyTorch), ``rel_max_abs_diff`` (the ratio) and ``mask_agreement``: the fraction of pixels
+    where both logits have the same sign (head / background), over all images.
+    """
+    images = np.ascontiguousarray(images, dtype=np.float32)
+    with torch.inference_mode():
+        ref = np.concatenate(
+            [
+                loaded.model(torch.from_numpy(images[i : i + 8])).numpy()
+                for i in range(0, len(images), 8)
+            ]
+        )
+    out = run_session(ort_session(onnx_path, threads), images)
+    diff = np.abs(out - ref)
+    scale = float(np.abs(ref).max())
+    return {
+        "max_abs_diff": float(diff.max()),
+        "mean_abs_diff": float(diff.mean()),
+        "logit_scale": scale,
+        "rel_max_abs_diff": float(diff.max()) / max(scale, 1e-12),
+        "mask_agreement": float(np.mean((out > 0) == (ref > 0))),
+    }
