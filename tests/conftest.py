@@ -23,3 +23,26 @@ def _few_threads():
     # Tests share 2 cores; more threads only add contention.
     torch.set_num_threads(1)
     yield
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory) -> Path:
+    """A BiSeNet trained for a few steps on 64x64 synthetic frames (a ``last.pt`` checkpoint)."""
+    from fetalseg.config import load_config
+    from fetalseg.training.trainer import train
+
+    torch.set_num_threads(1)
+    cfg = load_config(
+        None,
+        [
+            "data.synthetic=8",
+            "data.width=64",
+            "data.height=64",
+            "train.epochs=1",
+            "train.batch_size=2",
+            "train.max_steps_per_epoch=2",
+            "train.precision=fp32",
+        ],
+    )
+    run = tmp_path_factory.mktemp("tiny_run")
+    return train(cfg, run, progress=False).last_path

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from fetalseg.biometry import challenge_row, ramanujan_perimeter, write_challenge_csv
+from fetalseg.biometry import ChallengeRow, challenge_row, ramanujan_perimeter, write_challenge_csv
 from fetalseg.biometry.ellipse import measure_head
 from fetalseg.data.io import list_images, read_image
 from fetalseg.errors import InputError
@@ -108,13 +108,12 @@ def predict_files(
             size = (
                 pixel_size_mm if pixel_size_mm is not None else (pixel_sizes or {}).get(path.name)
             )
-            row = predict_one(predictor, path, out, size, save_masks)
+            row, submission = predict_one(predictor, path, out, size, save_masks)
             rows.append(row)
             writer.writerow(row)
             f.flush()  # an interrupted batch keeps every finished row
-            if row["status"] in ("ok", "out_of_range", "no_head") and size is not None:
-                challenge.append(row.pop("_challenge"))
-            row.pop("_challenge", None)
+            if submission is not None:
+                challenge.append(submission)
     (out / "measurements.json").write_text(json.dumps(rows, indent=2))
     if challenge and len(challenge) == len(paths):
         write_challenge_csv(out / "hc18_submission.csv", challenge)
@@ -123,15 +122,17 @@ def predict_files(
 
 def predict_one(
     predictor: Predictor, path: Path, out: Path, pixel_size_mm: float | None, save_mask: bool
-) -> dict[str, object]:
+) -> tuple[dict[str, object], ChallengeRow | None]:
+    """Predict one file: its table row and, given a pixel size, its HC18 submission row."""
     row: dict[str, object] = dict.fromkeys(FIELDS, "")
     row.update(file=path.name, pixel_size_mm="" if pixel_size_mm is None else pixel_size_mm)
     try:
         image = read_image(path)
     except InputError as e:
         row.update(status="error", message=str(e))
-        return row
+        return row, None
     pred = predictor.predict(image, pixel_size_mm)
+    submission = None
     m = pred.measurement  # None without a pixel size: then no mm at all, never invented ones
     fit = m if m is not None else measure_head(pred.mask, 1.0)  # px fields are the same
     row["status"] = fit.status.value
@@ -157,7 +158,7 @@ def predict_one(
             hc_mm=m.hc_mm or "", bpd_mm=m.bpd_mm or "", ofd_mm=m.ofd_mm or "", message=m.message
         )
         row["ga_weeks"] = "" if m.ga_weeks is None else m.ga_weeks
-        row["_challenge"] = challenge_row(path.name, m)
+        submission = challenge_row(path.name, m)
     else:
         row["message"] = "pixel size unknown: measured in px only" if fit.found else fit.message
     lines = measurement_lines(m, row["hc_px"] or None)  # type: ignore[arg-type]
@@ -165,4 +166,4 @@ def predict_one(
     cv2.imwrite(str(out / "overlays" / f"{path.stem}.png"), overlay)
     if save_mask:
         cv2.imwrite(str(out / "masks" / f"{path.stem}.png"), (pred.mask * 255).astype(np.uint8))
-    return row
+    return row, submission

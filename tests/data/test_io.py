@@ -1,0 +1,72 @@
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from fetalseg.data.io import decode_image, list_images, read_image
+from fetalseg.errors import InputError
+
+
+def _png(arr, mode=None) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr, mode=mode).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_gray_png_round_trip():
+    a = np.random.default_rng(0).integers(0, 255, (40, 50), dtype=np.uint8)
+    assert np.array_equal(decode_image(_png(a)), a)
+
+
+def test_16bit_rgba_and_palette_become_gray_uint8():
+    g16 = (np.arange(40 * 50, dtype=np.uint16).reshape(40, 50) * 30).astype(np.uint16)
+    out = decode_image(_png(g16))
+    assert out.dtype == np.uint8 and out.shape == (40, 50)
+    rgba = np.zeros((40, 50, 4), np.uint8)
+    rgba[..., :3] = 200
+    assert decode_image(_png(rgba)).mean() == pytest.approx(200, abs=1)
+    pal = Image.fromarray(np.full((40, 50), 3, np.uint8), mode="L").convert("P")
+    buf = io.BytesIO()
+    pal.save(buf, format="PNG")
+    assert decode_image(buf.getvalue()).shape == (40, 50)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty file"),
+        (b"this is not an image at all", "not a readable image"),
+    ],
+)
+def test_bad_bytes(data, message):
+    with pytest.raises(InputError, match=message):
+        decode_image(data, "x.png")
+
+
+def test_truncated_png():
+    data = _png(np.zeros((200, 200), np.uint8) + 7)
+    with pytest.raises(InputError, match="x.png"):
+        decode_image(data[: len(data) // 2], "x.png")
+
+
+def test_size_limits_before_decoding():
+    tiny = _png(np.zeros((1, 1), np.uint8))
+    with pytest.raises(InputError, match="at least 32x32"):
+        decode_image(tiny)
+    # a 20000x20000 PNG compresses to a few hundred KB; it must be refused from its header
+    ok, enc = cv2.imencode(".png", np.zeros((20000, 20000), np.uint8))
+    with pytest.raises(InputError, match="too large|limit"):
+        decode_image(enc.tobytes(), "bomb.png")
+
+
+def test_read_image_names_missing_file(tmp_path):
+    with pytest.raises(InputError, match="nope.png: no such file"):
+        read_image(tmp_path / "nope.png")
+
+
+def test_list_images_skips_annotations(tmp_path):
+    for name in ("001_HC.png", "001_HC_Annotation.png", "a.jpg", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p in list_images(tmp_path)] == ["001_HC.png", "a.jpg"]

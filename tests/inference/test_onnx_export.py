@@ -1,0 +1,100 @@
+"""ONNX export (dynamic axes, parity, metadata) and int8 quantisation on an untrained BiSeNet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnxscript")
+
+import onnx  # noqa: E402
+
+from fetalseg.config import RunConfig, to_dict  # noqa: E402
+from fetalseg.data.dataset import to_tensor  # noqa: E402
+from fetalseg.data.synthetic import synthetic_set  # noqa: E402
+from fetalseg.inference.onnx_export import (  # noqa: E402
+    calibration_batch,
+    export_onnx,
+    onnx_metadata,
+    ort_session,
+    parity_check,
+    quantize_int8,
+)
+from fetalseg.inference.weights import LoadedModel  # noqa: E402
+from fetalseg.models import build_model  # noqa: E402
+
+W, H = 128, 64
+
+
+def _images(n: int, size: tuple[int, int] = (W, H), seed: int = 0) -> np.ndarray:
+    return to_tensor(synthetic_set(n, size=size, seed=seed).images).numpy()
+
+
+@pytest.fixture(scope="module")
+def loaded() -> LoadedModel:
+    torch.manual_seed(0)
+    config = to_dict(RunConfig())
+    config["data"].update(width=W, height=H)
+    return LoadedModel(build_model("bisenet").eval(), config, {"epoch": 0}, Path("x.pt"))
+
+
+@pytest.fixture(scope="module")
+def fp32_path(loaded: LoadedModel, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return export_onnx(loaded, tmp_path_factory.mktemp("onnx") / "model.onnx")
+
+
+def test_dynamic_batch_and_spatial_axes(fp32_path: Path) -> None:
+    proto = onnx.load(str(fp32_path))
+    assert [i.name for i in proto.graph.input] == ["image"]
+    assert [o.name for o in proto.graph.output] == ["logits"]
+    assert not any(n.op_type == "BatchNormalization" for n in proto.graph.node)
+    session = ort_session(fp32_path, threads=1)
+    for n, (w, h) in ((2, (W, H)), (1, (96, 160)), (2, (64, 32))):
+        x = np.zeros((n, 1, h, w), np.float32)
+        (out,) = session.run(["logits"], {"image": x})
+        assert out.shape == (n, 1, h, w)
+
+
+def test_parity_with_pytorch(loaded: LoadedModel, fp32_path: Path) -> None:
+    result = parity_check(loaded, fp32_path, _images(3))
+    assert result["rel_max_abs_diff"] < 1e-3, result
+    assert result["mask_agreement"] > 0.999, result
+
+
+def test_metadata_round_trip(loaded: LoadedModel, fp32_path: Path) -> None:
+    config, info = onnx_metadata(fp32_path)
+    assert config == loaded.config
+    assert info["epoch"] == 0 and info["precision"] == "fp32" and info["source"] == "x.pt"
+
+
+def test_int8_static_quantisation(loaded: LoadedModel, fp32_path: Path, tmp_path: Path) -> None:
+    int8 = quantize_int8(fp32_path, tmp_path / "int8.onnx", _images(4, seed=1))
+    proto = onnx.load(str(int8))
+    assert any(n.op_type == "QuantizeLinear" for n in proto.graph.node)
+    config, info = onnx_metadata(int8)
+    assert config == loaded.config
+    assert info["precision"] == "int8" and info["quantization"]["calibration_images"] == 4
+    (out,) = ort_session(int8, threads=1).run(["logits"], {"image": _images(2, (96, 64))})
+    assert out.shape == (2, 1, 64, 96)
+    result = parity_check(loaded, int8, _images(3, seed=2))
+    assert result["mask_agreement"] > 0.9, result
+
+
+def test_rejects_bad_arguments(loaded: LoadedModel, fp32_path: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="opset"):
+        export_onnx(loaded, tmp_path / "old.onnx", opset=13)
+    with pytest.raises(ValueError, match="calibration method"):
+        quantize_int8(fp32_path, tmp_path / "q.onnx", _images(1), method="kl")
+    with pytest.raises(ValueError, match="calibration must be"):
+        quantize_int8(fp32_path, tmp_path / "q.onnx", _images(1)[0])
+
+
+def test_calibration_batch_from_training_split(hc18_root: Path) -> None:
+    x = calibration_batch(hc18_root, (W, H), n=3, seed=0)
+    assert x.shape == (3, 1, H, W) and x.dtype == np.float32
+    assert -1.0 <= x.min() and x.max() <= 1.0
+    np.testing.assert_array_equal(x, calibration_batch(hc18_root, (W, H), n=3, seed=0))

@@ -1,0 +1,122 @@
+"""End-to-end through the CLI with a tiny checkpoint: predict, demo, evaluate, errors."""
+
+import csv
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from fetalseg.cli.main import main
+from fetalseg.data.synthetic import synthetic_frame
+from fetalseg.inference.predictor import Predictor
+
+
+@pytest.fixture(scope="module")
+def frames_dir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("frames")
+    for i in range(3):
+        image, _, _ = synthetic_frame(rng=i)
+        cv2.imwrite(str(d / f"{i:03d}_HC.png"), image)
+    (d / "000_HC_Annotation.png").write_bytes(b"ignored: annotation files are skipped")
+    (d / "bad_HC.png").write_bytes(b"not a png")
+    return d
+
+
+def test_predictor_outputs_original_grid(tiny_checkpoint):
+    p = Predictor(tiny_checkpoint)
+    image, _, _ = synthetic_frame(width=301, height=207, rng=0)
+    pred = p.predict(image, 0.2)
+    assert pred.mask.shape == (207, 301) and pred.mask.dtype == np.uint8
+    assert pred.logits.shape == (64, 64)
+    assert pred.measurement is not None
+    assert pred.measurement.status.value in {"ok", "no_head", "out_of_range"}
+    assert set(p.timings) == {"pre", "model", "post"}
+
+
+def test_predict_folder(tiny_checkpoint, frames_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    args = [str(frames_dir), "--checkpoint", str(tiny_checkpoint), "--out", str(out)]
+    rc = main(["predict", *args, "--pixel-size", "0.15", "--save-masks", "--quiet"])
+    assert rc == 0
+    rows = list(csv.DictReader((out / "measurements.csv").open()))
+    assert [r["file"] for r in rows] == ["000_HC.png", "001_HC.png", "002_HC.png", "bad_HC.png"]
+    assert rows[-1]["status"] == "error" and "bad_HC.png" in rows[-1]["message"]
+    assert all(r["status"] != "error" for r in rows[:3])
+    assert json.loads((out / "measurements.json").read_text())[0]["file"] == "000_HC.png"
+    mask = cv2.imread(str(out / "masks" / "001_HC.png"), cv2.IMREAD_GRAYSCALE)
+    assert mask.shape == (540, 800)
+    assert (out / "overlays" / "002_HC.png").is_file()
+    assert "bad_HC.png" in capsys.readouterr().err
+    # earlier results are never overwritten unless asked
+    assert main(["predict", *args, "--quiet"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert len(list(csv.DictReader((out / "measurements.csv").open()))) == 4
+
+
+def test_predict_without_pixel_size_gives_px_only(tiny_checkpoint, frames_dir, tmp_path):
+    out = tmp_path / "o"
+    rc = main(
+        [
+            "predict",
+            str(frames_dir / "001_HC.png"),
+            "--checkpoint",
+            str(tiny_checkpoint),
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert rc == 0
+    row = next(csv.DictReader((out / "measurements.csv").open()))
+    assert row["hc_mm"] == "" and row["bpd_mm"] == "" and row["pixel_size_mm"] == ""
+    assert not (out / "hc18_submission.csv").exists()
+
+
+def test_predict_pixel_csv_and_challenge_file(tiny_checkpoint, frames_dir, tmp_path):
+    csv_path = tmp_path / "px.csv"
+    csv_path.write_text(
+        "filename,pixel size(mm)\n000_HC.png,0.1\n001_HC.png,0.12\n002_HC.png,0.2\n"
+    )
+    out = tmp_path / "o"
+    single = frames_dir / "002_HC.png"
+    rc = main(
+        [
+            "predict",
+            str(single),
+            "--checkpoint",
+            str(tiny_checkpoint),
+            "--pixel-csv",
+            str(csv_path),
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert rc == 0
+    header = (out / "hc18_submission.csv").read_text().splitlines()[0]
+    assert header == "filename,center_x_mm,center_y_mm,semi_axes_a_mm,semi_axes_b_mm,angle_rad"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["predict", "/nonexistent/x.png"], "no such file"),
+        (["predict", ".", "--pixel-size", "-1"], "must be a positive"),
+        (["evaluate", "--checkpoint", "/nonexistent.pt"], "no such"),
+    ],
+)
+def test_user_errors_are_one_line_exit_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_demo_synthetic(tiny_checkpoint, tmp_path, capsys):
+    rc = main(
+        ["demo", "--checkpoint", str(tiny_checkpoint), "-n", "2", "--out", str(tmp_path), "--quiet"]
+    )
+    assert rc == 0
+    report = (tmp_path / "report.md").read_text()
+    assert "frames/s" in report and "mean DSC" in report
+    assert len(list((tmp_path / "overlays").glob("*.png"))) == 2
