@@ -5,18 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import onnx
 import pytest
 import torch
 
-pytest.importorskip("onnxruntime")
-pytest.importorskip("onnxscript")
-
-import onnx  # noqa: E402
-
-from fetalseg.config import RunConfig, to_dict  # noqa: E402
-from fetalseg.data.dataset import to_tensor  # noqa: E402
-from fetalseg.data.synthetic import synthetic_set  # noqa: E402
-from fetalseg.inference.onnx_export import (  # noqa: E402
+from fetalseg.config import RunConfig, to_dict
+from fetalseg.data.dataset import to_tensor
+from fetalseg.data.synthetic import synthetic_set
+from fetalseg.inference.onnx_export import (
     calibration_batch,
     export_onnx,
     onnx_metadata,
@@ -24,8 +20,8 @@ from fetalseg.inference.onnx_export import (  # noqa: E402
     parity_check,
     quantize_int8,
 )
-from fetalseg.inference.weights import LoadedModel  # noqa: E402
-from fetalseg.models import build_model  # noqa: E402
+from fetalseg.inference.weights import LoadedModel
+from fetalseg.models import build_model
 
 W, H = 128, 64
 
@@ -96,5 +92,12 @@ def test_rejects_bad_arguments(loaded: LoadedModel, fp32_path: Path, tmp_path: P
 def test_calibration_batch_from_training_split(hc18_root: Path) -> None:
     x = calibration_batch(hc18_root, (W, H), n=3, seed=0)
     assert x.shape == (3, 1, H, W) and x.dtype == np.float32
-    assert -1.0 <= x.min() and x.max() <= 1.0
+    assert x.min() >= -1.0 and x.max() <= 1.0
     np.testing.assert_array_equal(x, calibration_batch(hc18_root, (W, H), n=3, seed=0))
+
+
+def test_calibration_batch_needs_training_subjects(hc18_root: Path) -> None:
+    config = to_dict(RunConfig())
+    config["data"]["fractions"] = [0.0, 0.5, 0.5]
+    with pytest.raises(ValueError, match="training split is empty"):
+        calibration_batch(hc18_root, (W, H), n=3, config=config)

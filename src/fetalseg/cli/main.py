@@ -152,6 +152,41 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _git_commit() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    if args.format == "safetensors":
+        import json
+
+        from fetalseg.inference.weights import export_safetensors, shipped_weights
+
+        if not args.checkpoint or not args.checkpoint.endswith(".pt"):
+            raise InputError("--format safetensors needs --checkpoint RUN/best.pt (a .pt file)")
+        out = args.out or str(shipped_weights())
+        info = {"git_commit": _git_commit(), "source": args.checkpoint, "note": args.note}
+        path = export_safetensors(args.checkpoint, out, info)
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB, fp16)")
+        from fetalseg.inference.weights import load_model
+
+        loaded = load_model(path)
+        card = path.with_suffix(".json")
+        card.write_text(json.dumps({"config": loaded.config, "info": loaded.info}, indent=2) + "\n")
+        print(f"wrote {card} (how the model was trained)")
+        return 0
+    from fetalseg.inference.export_cli import export_onnx_command
+
+    return export_onnx_command(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fetalseg", description="Fetal head segmentation and biometry in 2D ultrasound."
@@ -210,6 +245,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="out/demo", help="output folder")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("export", help="export a model: ONNX (fp32 / int8) or fp16 safetensors")
+    p.add_argument("--format", choices=("onnx", "safetensors"), default="onnx")
+    p.add_argument("--checkpoint", help=".safetensors or .pt (default: the shipped model)")
+    p.add_argument("--int8", action="store_true", help="also write a static int8 (QDQ) model")
+    p.add_argument("--data", help="HC18 folder for calibration and the parity check")
+    p.add_argument(
+        "--out",
+        help="output file (default: out/export/... or, for safetensors, "
+        "the package's shipped weights)",
+    )
+    p.add_argument("--note", default="", help="free text stored with safetensors provenance")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("profile", help="parameters and GMACs of every model at the reference sizes")
     p.add_argument("--in-channels", type=int, default=1, choices=(1, 3))

@@ -110,6 +110,24 @@ def predict_logits(
     return np.concatenate(out) if out else np.zeros((0, *data.images.shape[1:]), np.float32)
 
 
+def train_step(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    loss_fn: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    bf16: bool,
+) -> float:
+    """One optimiser step; the forward pass under bf16 autocast when ``bf16``. Returns the loss."""
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
+        outputs = model(x)
+    loss = loss_fn(outputs, y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
 def _rng_state(np_rng: np.random.Generator) -> dict[str, Any]:
     return {
         "python": random.getstate(),
@@ -216,14 +234,7 @@ def train(
         )
         for x, y in batches:
             x = x.to(device, memory_format=memory_format)
-            y = y.to(device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                outputs = ddp_model(x)
-            loss = loss_fn(outputs, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
+            losses.append(train_step(ddp_model, x, y.to(device), loss_fn, optimizer, bf16))
             seen += len(x)
             rate = seen * world / (time.perf_counter() - t0)
             bar.set_postfix(loss=f"{np.mean(losses):.4f}", img_s=f"{rate:.1f}")
