@@ -58,7 +58,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from fetalseg.inference.evaluate import evaluate_records, summary_markdown, write_outputs
     from fetalseg.inference.predictor import Predictor
 
-    predictor = Predictor(args.checkpoint)
+    predictor = Predictor(args.checkpoint, args.backend)
     data_cfg = predictor.loaded.config["data"]
     records = read_records(args.data or default_data_root(), "training_set")
     if args.split != "all":
@@ -116,7 +116,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         raise InputError(f"--pixel-size {args.pixel_size}: must be a positive size in mm")
     paths = collect_inputs(args.input)
     sizes = read_pixel_csv(args.pixel_csv) if args.pixel_csv else None
-    predictor = Predictor(args.checkpoint)
+    predictor = Predictor(args.checkpoint, args.backend)
     rows = predict_files(
         predictor,
         paths,
@@ -142,7 +142,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from fetalseg.inference.demo import hc18_frames, run_demo, synthetic_frames
     from fetalseg.inference.predictor import Predictor
 
-    predictor = Predictor(args.checkpoint)
+    predictor = Predictor(args.checkpoint, args.backend)
     if args.data:
         frames = hc18_frames(args.data, predictor, args.n)
     else:
@@ -182,9 +182,56 @@ def _cmd_export(args: argparse.Namespace) -> int:
         card.write_text(json.dumps({"config": loaded.config, "info": loaded.info}, indent=2) + "\n")
         print(f"wrote {card} (how the model was trained)")
         return 0
-    from fetalseg.inference.export_cli import export_onnx_command
+    from fetalseg.config import default_data_root
+    from fetalseg.inference.export import export_model
 
-    return export_onnx_command(args)
+    report = export_model(args.checkpoint, args.out, args.int8, args.data or default_data_root())
+    print("\n".join(report.lines()))
+    return 0
+
+
+def _cmd_benchmark(args: argparse.Namespace) -> int:
+    if args.train:
+        from fetalseg.training.speed import measure_train_speed
+
+        print(
+            f"training speed, BiSeNet 384x256, batch {args.batch_size}, "
+            f"{args.threads} threads, {args.iterations} steps after 2 warm-up steps:"
+        )
+        import torch
+
+        torch.set_num_threads(args.threads)
+        for r in measure_train_speed(batch_size=args.batch_size, steps=args.iterations):
+            print(f"  {r.option:22s} {r.images_per_s:6.2f} images/s")
+        return 0
+    from fetalseg.config import default_data_root
+    from fetalseg.inference.benchmark import run_benchmark, to_markdown, write_results
+    from fetalseg.inference.weights import shipped_int8
+
+    int8 = shipped_int8() if args.checkpoint is None and shipped_int8().is_file() else None
+    result = run_benchmark(
+        args.checkpoint,
+        args.data or default_data_root(),
+        args.threads,
+        args.iterations,
+        int8_model=int8,
+    )
+    json_path, md_path = write_results(result, args.out)
+    print(to_markdown(result))
+    print(f"wrote {json_path} and {md_path}")
+    return 0
+
+
+def _add_model_args(p: argparse.ArgumentParser) -> None:
+    from fetalseg.inference.predictor import BACKENDS
+
+    p.add_argument("--checkpoint", help=".safetensors, .pt or .onnx (default: the shipped model)")
+    p.add_argument(
+        "--backend",
+        default="auto",
+        choices=BACKENDS,
+        help="auto: the shipped int8 ONNX model when no checkpoint is given, else PyTorch",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -212,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser("evaluate", help="score a model on labelled HC18 images")
-    p.add_argument("--checkpoint", help=".safetensors or .pt (default: the shipped model)")
+    _add_model_args(p)
     p.add_argument("--data", help="HC18 folder (default: $FETALSEG_DATA or ../shared/hc18)")
     p.add_argument(
         "--split",
@@ -227,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="segment and measure an image or a folder of images")
     p.add_argument("input", help="image file or folder (HC18 _Annotation files are skipped)")
-    p.add_argument("--checkpoint", help=".safetensors or .pt (default: the shipped model)")
+    _add_model_args(p)
     size = p.add_mutually_exclusive_group()
     size.add_argument("--pixel-size", type=float, help="pixel size in mm (all images)")
     size.add_argument("--pixel-csv", help="CSV of filename,pixel size(mm) (HC18 format)")
@@ -239,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("demo", help="segment and measure frames with known truth; no download")
     p.add_argument("--data", help="HC18 folder: use its test split instead of synthetic frames")
-    p.add_argument("--checkpoint", help=".safetensors or .pt (default: the shipped model)")
+    _add_model_args(p)
     p.add_argument("-n", type=int, default=8, help="number of frames (default 8)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic frames")
     p.add_argument("--out", default="out/demo", help="output folder")
@@ -258,6 +305,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--note", default="", help="free text stored with safetensors provenance")
     p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser("benchmark", help="latency/FPS of every model and backend on this CPU")
+    p.add_argument("--checkpoint", help="BiSeNet weights (default: the shipped model)")
+    p.add_argument("--data", help="HC18 folder for int8 calibration (default: synthetic frames)")
+    p.add_argument("--threads", type=int, default=2, help="threads per backend (default 2)")
+    p.add_argument("--iterations", type=int, default=100, help="timed iterations (default 100)")
+    p.add_argument("--out", default="out/benchmark", help="output folder")
+    p.add_argument(
+        "--train", action="store_true", help="measure training images/s for each CPU option instead"
+    )
+    p.add_argument("--batch-size", type=int, default=8, help="batch size for --train")
+    p.set_defaults(func=_cmd_benchmark)
 
     p = sub.add_parser("profile", help="parameters and GMACs of every model at the reference sizes")
     p.add_argument("--in-channels", type=int, default=1, choices=(1, 3))

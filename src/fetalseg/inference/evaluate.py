@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from fetalseg.biometry import measure_head
 from fetalseg.data.hc18 import Record, load_pair
-from fetalseg.data.preprocess import normalize, probability_to_original, resize_image, resize_mask
+from fetalseg.data.preprocess import probability_to_original, resize_mask
 from fetalseg.inference.predictor import Predictor
 from fetalseg.metrics import overlap_metrics, summarize, surface_distances
 
@@ -58,10 +58,7 @@ def evaluate_records(
     rows, examples = [], {}
     for rec in tqdm(records, desc="evaluate", disable=not progress):
         image, truth = load_pair(rec)
-        small, geom = resize_image(image, predictor.size)
-        x = normalize(small)[None, None]
-        if predictor.loaded.in_channels != 1:
-            x = np.repeat(x, predictor.loaded.in_channels, axis=1)
+        x, geom = predictor.preprocess(image)
         logits = predictor.logits(x)[0]
         pred = (probability_to_original(logits, geom) > 0).astype(np.uint8)
         row: dict[str, object] = {"file": rec.name}

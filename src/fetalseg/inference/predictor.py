@@ -1,5 +1,9 @@
 """One object to load once and call per frame: image in, head mask and measurements out.
 
+Backends: ``torch`` (PyTorch eager, fp32), ``onnx`` (ONNX Runtime fp32) and ``onnx-int8``
+(ONNX Runtime, static int8). ``auto`` picks the shipped int8 model when the shipped model is
+used (fastest, and measured as accurate as fp32: see README), else PyTorch.
+
 Stages (each timed, see :attr:`Predictor.timings`): pre-processing (resize, normalise), the
 network, post-processing (soft map back to the original grid, threshold, largest component,
 ellipse fit, mm).
@@ -7,22 +11,22 @@ ellipse fit, mm).
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from fetalseg.biometry import Measurement, measure_head
-from fetalseg.data.preprocess import (
-    Geometry,
-    normalize,
-    probability_to_original,
-    resize_image,
-)
-from fetalseg.inference.weights import LoadedModel, load_model
+from fetalseg.data.preprocess import Geometry, normalize, probability_to_original, resize_image
+from fetalseg.errors import InputError
+from fetalseg.inference.weights import LoadedModel, load_model, shipped_int8
+
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 
 
 @dataclass
@@ -36,43 +40,87 @@ class Prediction:
     measurement: Measurement | None  # None when no pixel size was given
 
 
+def resolve_backend(backend: str, checkpoint: str | Path | None) -> str:
+    if backend not in BACKENDS:
+        raise InputError(f"backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+    if backend != "auto":
+        return backend
+    if checkpoint is not None and Path(checkpoint).suffix == ".onnx":
+        return "onnx"
+    return "onnx-int8" if checkpoint is None and shipped_int8().is_file() else "torch"
+
+
 class Predictor:
-    """PyTorch inference for one model.
+    """Inference for one model.
 
     Args:
-        checkpoint: ``.safetensors`` or ``.pt`` file; ``None`` for the shipped model.
-        threads: intra-op threads (``None``: leave PyTorch's default).
+        checkpoint: ``.safetensors``, ``.pt`` or ``.onnx`` file; ``None`` for the shipped model.
+        backend: one of :data:`BACKENDS`.
+        threads: intra-op threads (``None``: the runtime's default).
     """
 
-    def __init__(self, checkpoint: str | Path | None = None, threads: int | None = None) -> None:
-        if threads:
-            torch.set_num_threads(threads)
+    def __init__(
+        self,
+        checkpoint: str | Path | None = None,
+        backend: str = "auto",
+        threads: int | None = None,
+    ) -> None:
+        self.backend = resolve_backend(backend, checkpoint)
+        onnx_given = checkpoint is not None and Path(checkpoint).suffix == ".onnx"
+        if onnx_given and self.backend == "torch":
+            raise InputError(f"{checkpoint}: an ONNX file needs backend onnx or onnx-int8")
         self.loaded: LoadedModel = load_model(checkpoint)
-        self.model = self.loaded.model
         self.size = self.loaded.size
         self.timings: dict[str, list[float]] = defaultdict(list)
+        self._session: Any = None
+        if self.backend == "torch":
+            if threads:
+                torch.set_num_threads(threads)
+        else:
+            from fetalseg.inference.onnx_export import ort_session
+
+            self._session = ort_session(self._onnx_path(checkpoint, onnx_given), threads)
+
+    def _onnx_path(self, checkpoint: str | Path | None, onnx_given: bool) -> Path:
+        if onnx_given:
+            return Path(checkpoint)  # type: ignore[arg-type]
+        if self.backend == "onnx-int8":
+            if checkpoint is not None:
+                raise InputError(
+                    f"{checkpoint}: make its int8 model first (fetalseg export --int8 "
+                    "--checkpoint ...) and pass the .onnx file"
+                )
+            if not shipped_int8().is_file():
+                raise InputError(f"{shipped_int8()}: the package ships no int8 model")
+            return shipped_int8()
+        from fetalseg.inference.onnx_export import export_onnx
+
+        # fp32 ONNX from the PyTorch weights, exported once per Predictor.
+        self._tmp = tempfile.TemporaryDirectory(prefix="fetalseg-onnx-")
+        return export_onnx(self.loaded, Path(self._tmp.name) / "model.onnx")
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Geometry]:
-        """``(H, W) uint8`` (or ``(H, W, 3)``) -> ``(1, C, h, w) float32`` at the network size."""
-        if image.ndim == 3:
-            import cv2
-
-            image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        """``(H, W) uint8`` -> ``(1, C, h, w) float32`` at the network size, and the geometry."""
         small, geom = resize_image(image, self.size)
         x = normalize(small)[None, None]
         if self.loaded.in_channels != 1:
             x = np.repeat(x, self.loaded.in_channels, axis=1)
         return x, geom
 
-    @torch.inference_mode()
     def logits(self, x: np.ndarray) -> np.ndarray:
         """``(N, C, h, w) float32 -> (N, h, w)`` logits."""
-        return self.model(torch.from_numpy(np.ascontiguousarray(x)))[:, 0].numpy()
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if self._session is not None:
+            return self._session.run(["logits"], {"image": x})[0][:, 0]
+        assert self.loaded.model is not None
+        with torch.inference_mode():
+            return self.loaded.model(torch.from_numpy(x))[:, 0].numpy()
 
     def predict(
         self, image: np.ndarray, pixel_size_mm: float | tuple[float, float] | None = None
     ) -> Prediction:
-        """Segment one frame and, given the pixel size (mm; x and y may differ), measure it."""
+        """Segment one ``(H, W) uint8`` frame and, given the pixel size (mm; one value, or
+        ``(x, y)``), measure it."""
         t0 = time.perf_counter()
         x, geom = self.preprocess(image)
         t1 = time.perf_counter()

@@ -20,16 +20,22 @@ from fetalseg.errors import InputError
 from fetalseg.models import build_model
 
 SHIPPED_NAME = "bisenet_hc18.safetensors"
+SHIPPED_INT8_NAME = "bisenet_hc18_int8.onnx"
 
 
 def shipped_weights() -> Path:
-    """Path of the model shipped inside the package."""
+    """Path of the model shipped inside the package (fp16 safetensors)."""
     return Path(str(resources.files("fetalseg") / "weights" / SHIPPED_NAME))
+
+
+def shipped_int8() -> Path:
+    """Path of the shipped model's static int8 ONNX export (the default inference backend)."""
+    return Path(str(resources.files("fetalseg") / "weights" / SHIPPED_INT8_NAME))
 
 
 @dataclass
 class LoadedModel:
-    model: nn.Module  # eval mode, fp32, CPU
+    model: nn.Module | None  # eval mode, fp32, CPU; None for an ONNX file
     config: dict[str, Any]  # the resolved training config
     info: dict[str, Any]  # provenance: epochs, validation DSC, commit, data, source file
     source: Path
@@ -63,12 +69,20 @@ def _build(config: dict[str, Any], state: dict[str, torch.Tensor], source: Path)
 
 
 def load_model(path: str | Path | None = None) -> LoadedModel:
-    """Load ``path`` (``.safetensors`` export or ``.pt`` training checkpoint), or the shipped
-    model when ``path`` is ``None``."""
+    """Load ``path`` (``.safetensors`` export, ``.pt`` training checkpoint, or ``.onnx`` export,
+    for which only the config is read), or the shipped model when ``path`` is ``None``."""
     source = Path(path) if path is not None else shipped_weights()
     if not source.is_file():
         hint = " (the package ships no trained model yet)" if path is None else ""
         raise InputError(f"{source}: no such model file{hint}")
+    if source.suffix == ".onnx":
+        from fetalseg.inference.onnx_export import onnx_metadata
+
+        try:
+            config, info = onnx_metadata(source)
+        except Exception as e:
+            raise InputError(f"{source}: not a fetalseg ONNX model ({e})") from None
+        return LoadedModel(None, config, info, source)
     if source.suffix == ".safetensors":
         from safetensors import safe_open
 

@@ -1,0 +1,205 @@
+"""``fetalseg benchmark``: latency and throughput of every model x backend on this machine.
+
+Batch 1 at the model's input size (384x256 by default), after a warm-up, over many iterations:
+model-only (a normalised tensor in, logits out) and end-to-end (PNG bytes decoded, mask on the
+original grid, ellipse, HC in mm). BiSeNet uses the given (default: shipped) weights; the U-Net
+has the same input size and untrained weights: speed does not depend on the weights' values.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from fetalseg.data.io import decode_image
+from fetalseg.inference.predictor import Predictor
+from fetalseg.inference.weights import load_model
+from fetalseg.models import build_model
+from fetalseg.training.hardware import cpu_flags
+
+BACKEND_LABELS = {
+    "torch": "PyTorch eager fp32",
+    "onnx": "ONNX Runtime fp32",
+    "onnx-int8": "ONNX Runtime int8",
+}
+
+
+@dataclass
+class BenchRow:
+    model: str
+    backend: str
+    mode: str  # "model" or "end-to-end"
+    p50_ms: float
+    p95_ms: float
+    fps: float  # 1 / mean latency
+    iterations: int
+
+
+def machine_info(threads: int) -> dict[str, object]:
+    model_name = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model_name = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import onnxruntime
+
+    flags = sorted(
+        cpu_flags()
+        & {"avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8", "avx_vnni"}
+    )
+    return {
+        "cpu": model_name,
+        "logical_cpus": os.cpu_count(),
+        "threads": threads,
+        "cpu_flags": flags,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "onnxruntime": onnxruntime.__version__,
+    }
+
+
+def _time(fn, warmup: int, iterations: int) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iterations):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def _row(model: str, backend: str, mode: str, times: list[float]) -> BenchRow:
+    t = np.asarray(times) * 1000
+    return BenchRow(
+        model,
+        backend,
+        mode,
+        float(np.percentile(t, 50)),
+        float(np.percentile(t, 95)),
+        float(1000 / t.mean()),
+        len(t),
+    )
+
+
+def _model_files(checkpoint: str | Path | None, tmp: Path, data_root: str | Path | None):
+    """``{model: {backend: file}}``: .pt/.safetensors for torch, exported .onnx files."""
+    from fetalseg.inference.export import parity_images
+    from fetalseg.inference.onnx_export import calibration_batch, export_onnx, quantize_int8
+
+    bisenet = load_model(checkpoint)
+    unet_model = build_model("unet", in_channels=bisenet.in_channels).eval()
+    config = {**bisenet.config, "model": {**bisenet.config["model"], "name": "unet"}}
+    unet_pt = tmp / "unet.pt"
+    torch.save({"model": unet_model.state_dict(), "config": config}, unet_pt)
+    unet = load_model(unet_pt)
+    files = {}
+    for name, loaded in (("bisenet", bisenet), ("unet", unet)):
+        fp32 = export_onnx(loaded, tmp / f"{name}.onnx")
+        if data_root is not None and (Path(data_root) / "training_set").is_dir():
+            calib = calibration_batch(data_root, loaded.size, n=16, config=loaded.config)
+        else:
+            calib = parity_images(loaded, None, n=16)[0]
+        int8 = quantize_int8(fp32, tmp / f"{name}_int8.onnx", calib)
+        files[name] = {"torch": loaded.source, "onnx": fp32, "onnx-int8": int8}
+    return files
+
+
+def run_benchmark(
+    checkpoint: str | Path | None = None,
+    data_root: str | Path | None = None,
+    threads: int = 2,
+    iterations: int = 100,
+    warmup: int = 10,
+    int8_model: str | Path | None = None,
+) -> dict[str, object]:
+    """Benchmark BiSeNet and U-Net on every backend; returns machine info and rows."""
+    from fetalseg.data.synthetic import synthetic_frame
+
+    torch.set_num_threads(threads)
+    frame, _, _ = synthetic_frame(rng=0)  # an 800x540 frame, as HC18's
+    png = cv2.imencode(".png", frame)[1].tobytes()
+    rows: list[BenchRow] = []
+    with tempfile.TemporaryDirectory(prefix="fetalseg-bench-") as d:
+        files = _model_files(checkpoint, Path(d), data_root)
+        if int8_model is not None:
+            files["bisenet"]["onnx-int8"] = Path(int8_model)
+        for model, by_backend in files.items():
+            for backend, path in by_backend.items():
+                p = Predictor(path, "torch" if backend == "torch" else "onnx", threads=threads)
+                x, _ = p.preprocess(frame)
+                rows.append(
+                    _row(
+                        model,
+                        backend,
+                        "model",
+                        _time(lambda p=p, x=x: p.logits(x), warmup, iterations),
+                    )
+                )
+
+                def end_to_end(p=p):
+                    pred = p.predict(decode_image(png), 0.15)
+                    assert pred.measurement is not None
+
+                rows.append(
+                    _row(model, backend, "end-to-end", _time(end_to_end, warmup, iterations))
+                )
+    return {
+        "machine": machine_info(threads),
+        "input": "800x540 frame -> 384x256 network, batch 1",
+        "rows": [asdict(r) for r in rows],
+    }
+
+
+def speedups(result: dict[str, object]) -> dict[str, float]:
+    """The ratios the targets are about."""
+    fps = {(r["model"], r["backend"], r["mode"]): r["fps"] for r in result["rows"]}  # type: ignore[index,union-attr]
+    out = {
+        "bisenet int8 vs torch fp32 (model only)": fps[("bisenet", "onnx-int8", "model")]
+        / fps[("bisenet", "torch", "model")],
+    }
+    for backend in BACKEND_LABELS:
+        out[f"bisenet vs unet, {backend} (model only)"] = (
+            fps[("bisenet", backend, "model")] / fps[("unet", backend, "model")]
+        )
+    return out
+
+
+def to_markdown(result: dict[str, object]) -> str:
+    m = result["machine"]
+    lines = [
+        f"Machine: {m['cpu']}, {m['threads']} threads; CPU flags: {', '.join(m['cpu_flags'])}; "  # type: ignore[index]
+        f"torch {m['torch']}, onnxruntime {m['onnxruntime']}. {result['input']}.",  # type: ignore[index]
+        "",
+        "| model | backend | mode | p50 ms | p95 ms | FPS |",
+        "|---|---|---|---:|---:|---:|",
+    ]
+    for r in result["rows"]:  # type: ignore[union-attr]
+        lines.append(
+            f"| {r['model']} | {BACKEND_LABELS[r['backend']]} | {r['mode']} | {r['p50_ms']:.1f} | "
+            f"{r['p95_ms']:.1f} | {r['fps']:.1f} |"
+        )
+    lines.append("")
+    for k, v in speedups(result).items():
+        lines.append(f"- {k}: {v:.2f}x")
+    return "\n".join(lines) + "\n"
+
+
+def write_results(result: dict[str, object], out: str | Path) -> tuple[Path, Path]:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "benchmark.json").write_text(json.dumps(result, indent=2))
+    (out / "benchmark.md").write_text(to_markdown(result))
+    return out / "benchmark.json", out / "benchmark.md"

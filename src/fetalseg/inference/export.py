@@ -1,0 +1,83 @@
+"""``fetalseg export --format onnx [--int8]``: export, quantise, and check parity on real frames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fetalseg.data.hc18 import read_gray, read_records, split_subjects
+from fetalseg.errors import InputError
+from fetalseg.inference.weights import LoadedModel, load_model
+
+
+@dataclass
+class ExportReport:
+    fp32_path: Path
+    int8_path: Path | None
+    parity_source: str  # what the parity images were
+    parity: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        out = [f"wrote {self.fp32_path}"] + ([f"wrote {self.int8_path}"] if self.int8_path else [])
+        out.append(f"parity vs PyTorch on {self.parity_source}:")
+        for name, p in self.parity.items():
+            out.append(
+                f"  {name}: max |logit diff| {p['max_abs_diff']:.2e} (logit scale "
+                f"{p['logit_scale']:.1f}), mask agreement {p['mask_agreement'] * 100:.3f} %"
+            )
+        return out
+
+
+def parity_images(
+    loaded: LoadedModel, root: str | Path | None, n: int = 8
+) -> tuple[np.ndarray, str]:
+    """``n`` held-out HC18 test-split frames, or synthetic frames when no data is at hand."""
+    from fetalseg.data.preprocess import normalize, resize_image
+
+    size, channels = loaded.size, loaded.in_channels
+    images, source = None, ""
+    if root is not None and (Path(root) / "training_set").is_dir():
+        d = loaded.config["data"]
+        test = split_subjects(read_records(root), d["fractions"], d["split_seed"])[2][:n]
+        images = np.stack([resize_image(read_gray(r.image), size)[0] for r in test])
+        source = f"{len(test)} HC18 test-split images"
+    if images is None:
+        from fetalseg.data.synthetic import synthetic_set
+
+        images = synthetic_set(n, size).images
+        source = f"{n} synthetic frames (no HC18 data found)"
+    x = normalize(images)[:, None]
+    return np.ascontiguousarray(np.repeat(x, channels, axis=1)), source
+
+
+def export_model(
+    checkpoint: str | Path | None,
+    out: str | Path | None,
+    int8: bool,
+    data_root: str | Path | None,
+) -> ExportReport:
+    """Export ``checkpoint`` (default: shipped) to ONNX fp32 (+ int8), with parity checks."""
+    from fetalseg.inference.onnx_export import (
+        calibration_batch,
+        export_onnx,
+        parity_check,
+        quantize_int8,
+    )
+
+    loaded = load_model(checkpoint)
+    if loaded.model is None:
+        raise InputError(f"{loaded.source}: already ONNX; export from a .pt or .safetensors")
+    fp32 = Path(out) if out else Path("out/export") / f"{loaded.source.stem}.onnx"
+    export_onnx(loaded, fp32)
+    images, source = parity_images(loaded, data_root)
+    report = ExportReport(fp32, None, source)
+    report.parity["onnx fp32"] = parity_check(loaded, fp32, images)
+    if int8:
+        if data_root is None or not (Path(data_root) / "training_set").is_dir():
+            raise InputError(f"{data_root}: int8 calibration needs HC18 training images (--data)")
+        calib = calibration_batch(data_root, loaded.size, n=32, config=loaded.config)
+        report.int8_path = quantize_int8(fp32, fp32.with_name(fp32.stem + "_int8.onnx"), calib)
+        report.parity["onnx int8"] = parity_check(loaded, report.int8_path, images)
+    return report
