@@ -10,6 +10,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 from fetalseg.errors import InputError
 
@@ -222,6 +223,41 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from fetalseg.inference.predictor import Predictor
+    from fetalseg.web.app import create_app
+
+    if not 0 < args.port < 65536:
+        raise InputError(f"--port {args.port}: must be 1-65535")
+    app = create_app(Predictor(args.checkpoint, args.backend, args.threads))
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"fetalseg serve: warning: listening on {args.host}: there is no login; anyone "
+            "who can reach this address can upload images",
+            file=sys.stderr,
+        )
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"fetalseg: page and API on http://{shown}:{args.port}/ (Ctrl+C to stop)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def _cmd_study(args: argparse.Namespace) -> int:
+    from fetalseg.training.study import load_study_config, run_study
+
+    study = load_study_config(args.config, args.set)
+    if args.data:
+        study.base.data.root = args.data
+    if args.out:
+        study.out = args.out
+    report = run_study(study, progress=not args.quiet)
+    print(Path(study.out, "study.md").read_text())
+    print(f"{len(report['rows'])} rows; table, JSON and figure2.png in {study.out}/")
+    return 0
+
+
 def _add_model_args(p: argparse.ArgumentParser) -> None:
     from fetalseg.inference.predictor import BACKENDS
 
@@ -317,6 +353,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--batch-size", type=int, default=8, help="batch size for --train")
     p.set_defaults(func=_cmd_benchmark)
+
+    p = sub.add_parser("serve", help="web page and HTTP API for measuring images and clips")
+    _add_model_args(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--threads", type=int, help="inference threads (default: the runtime's)")
+    p.add_argument(
+        "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
+    )
+    p.set_defaults(func=_cmd_serve)
+
+    p = sub.add_parser("study", help="reproduce the reference's Table 1 / Figure 2 (resumable)")
+    p.add_argument("--config", help="study YAML: base run config, rows, out")
+    p.add_argument("--data", help="HC18 folder (default: $FETALSEG_DATA or ../shared/hc18)")
+    p.add_argument("--out", help="study folder (default: runs/study)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override the base run config, e.g. --set train.epochs=30",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_cmd_study)
 
     p = sub.add_parser("profile", help="parameters and GMACs of every model at the reference sizes")
     p.add_argument("--in-channels", type=int, default=1, choices=(1, 3))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -359,3 +360,37 @@ def synthetic_set(
         geoms,
         np.array(hcs, np.float64),
     )
+
+
+def write_hc18_layout(
+    root: str | Path,
+    n_subjects: int,
+    seed: int = 0,
+    frame_size: tuple[int, int] = (400, 270),
+    pixel_size_mm: float = 0.3,
+) -> Path:
+    """Write synthetic frames as an HC18-layout folder (``training_set/``, outlines, CSV).
+
+    Every third subject gets a second image (``NNN_2HC.png``), as in HC18. The outline is the
+    1-px contour of the true ellipse and the CSV holds its true HC, so every tool that reads
+    HC18 can be exercised end to end without the real data.
+    """
+    folder = Path(root) / "training_set"
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = ["filename,pixel size(mm),head circumference (mm)"]
+    k = 0
+    for s in range(n_subjects):
+        for rep in range(2 if s % 3 == 2 else 1):
+            img, _, head = synthetic_frame(*frame_size, rng=_frame_rng(seed, k))
+            k += 1
+            name = f"{s:03d}_HC.png" if rep == 0 else f"{s:03d}_{rep + 1}HC.png"
+            outline = np.zeros_like(img)
+            cv2.ellipse(outline, head.box(), 255, 1)
+            cv2.imwrite(str(folder / name), img)
+            cv2.imwrite(str(folder / name.replace("HC.png", "HC_Annotation.png")), outline)
+            hc = ramanujan_perimeter(
+                head.semi_major * pixel_size_mm, head.semi_minor * pixel_size_mm
+            )
+            rows.append(f"{name},{pixel_size_mm},{hc:.2f}")
+    (Path(root) / "training_set_pixel_size_and_HC.csv").write_text("\r\n".join(rows) + "\r\n")
+    return Path(root)

@@ -135,7 +135,8 @@ def predict_one(
     submission = None
     m = pred.measurement  # None without a pixel size: then no mm at all, never invented ones
     fit = m if m is not None else measure_head(pred.mask, 1.0)  # px fields are the same
-    row["status"] = fit.status.value
+    # Without a pixel size there is no GA to be out of range: a found head is simply "ok".
+    row["status"] = fit.status.value if m is not None or not fit.found else "ok"
     ellipse = None
     if fit.found:
         ellipse = (

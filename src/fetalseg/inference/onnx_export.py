@@ -66,17 +66,18 @@ def export_onnx(loaded: LoadedModel, path: str | Path, opset: int = MIN_OPSET) -
         2: OUTPUT_STRIDE * Dim("h32", min=1),
         3: OUTPUT_STRIDE * Dim("w32", min=1),
     }
-    program = torch.onnx.export(
-        model,
-        (example,),
-        input_names=[INPUT_NAME],
-        output_names=[OUTPUT_NAME],
-        opset_version=opset,
-        dynamo=True,
-        dynamic_shapes=(dims,),
-        external_data=False,
-        verbose=False,
-    )
+    with _quiet_exporter():
+        program = torch.onnx.export(
+            model,
+            (example,),
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            opset_version=opset,
+            dynamo=True,
+            dynamic_shapes=(dims,),
+            external_data=False,
+            verbose=False,
+        )
     proto = _fold_batchnorms(program.model_proto)
     info = {
         **loaded.info,
@@ -92,6 +93,25 @@ def export_onnx(loaded: LoadedModel, path: str | Path, opset: int = MIN_OPSET) -
     _set_metadata(proto, loaded.config, info)
     onnx.save_model(proto, str(path))
     return path
+
+
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """Silence the exporter's chatter (notes on torchvision ops this model does not use,
+    deprecation notices from its internals) so that a CLI user sees only our own lines."""
+    import logging
+    import warnings
+
+    log = logging.getLogger("torch.onnx._internal.exporter")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            yield
+    finally:
+        log.setLevel(level)
 
 
 def _fold_batchnorms(proto: Any) -> Any:

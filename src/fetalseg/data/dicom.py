@@ -1,0 +1,277 @@
+"""Reading ultrasound DICOM files: frames as ``(H, W) uint8`` gray, and the pixel size in mm.
+
+Pixel size, in order of preference:
+
+1. The Sequence of Ultrasound Regions (0018,6011), how ultrasound scanners calibrate a frame:
+   among the regions with ``RegionSpatialFormat == 1`` (2D tissue) whose physical units are cm
+   in both directions (``PhysicalUnitsX/YDirection == 3``) and whose ``PhysicalDeltaX/Y`` are
+   positive, the one covering most of the image (its area clipped to the frame) is used;
+   cm per pixel × 10 = mm per pixel. A region of M-mode or Doppler (other spatial formats) is
+   never used.
+2. ``PixelSpacing`` (0028,0030), in mm, ordered ``[row spacing, column spacing]`` = ``[y, x]``.
+3. Neither: ``None``, and measurements are made in px only (no mm is ever invented).
+
+Pixels: ``MONOCHROME1`` is inverted (so the skull is bright), ``RGB`` and ``YBR_*`` are converted to
+luminance (pydicom converts YBR to RGB on decoding), ``PALETTE COLOR`` goes through its lookup
+table; more than 8 bits stored are scaled by ``BitsStored`` (the same scale for every frame of a
+clip, so frames stay comparable); signed pixels are shifted to unsigned. A multi-frame file is a
+clip: one frame per ``NumberOfFrames``.
+
+Safety: the header is read first and the frame size is checked against :mod:`fetalseg.data.io`'s
+limits (and the frame count against ``max_frames``) before any pixel is decoded; deflated
+transfer syntax (a zip of the whole dataset, which can inflate without bound) is refused.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fetalseg.data.io import MAX_PIXELS, check_size
+from fetalseg.errors import InputError
+
+__all__ = [
+    "MAX_FRAMES",
+    "DicomImage",
+    "decode_dicom",
+    "is_dicom",
+    "pixel_size_from_dataset",
+    "read_dicom",
+]
+
+#: Most frames read from one multi-frame file (a 10 s clip at 30 frames/s).
+MAX_FRAMES = 300
+#: Most pixels over all frames of one file (frames × rows × columns).
+MAX_TOTAL_PIXELS = 5 * MAX_PIXELS
+
+SOURCE_REGIONS = "ultrasound regions"
+SOURCE_PIXEL_SPACING = "PixelSpacing"
+
+_DEFLATED = "1.2.840.10008.1.2.1.99"
+_UNITS_CM = 3
+_SPATIAL_2D = 1
+
+
+@dataclass(frozen=True)
+class DicomImage:
+    """Frames of one DICOM file and its pixel size.
+
+    ``frames``: ``(N, H, W) uint8`` (``N == 1`` for a single image); ``pixel_size_mm``:
+    ``(x, y)`` in mm or ``None``; ``pixel_size_source``: ``"ultrasound regions"``,
+    ``"PixelSpacing"`` or ``None``; ``frame_time_ms``: time between frames of a clip, if given.
+    """
+
+    frames: np.ndarray
+    pixel_size_mm: tuple[float, float] | None
+    pixel_size_source: str | None
+    photometric: str
+    frame_time_ms: float | None = None
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.frames.shape[0])
+
+    @property
+    def is_clip(self) -> bool:
+        return self.n_frames > 1
+
+
+def is_dicom(data: bytes) -> bool:
+    """Whether ``data`` is a DICOM Part 10 file (128-byte preamble then ``DICM``)."""
+    return len(data) >= 132 and data[128:132] == b"DICM"
+
+
+def _positive(value: object) -> float | None:
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) and v > 0 else None
+
+
+def _region_area(region: object, width: int, height: int) -> int:
+    """Pixels of the image inside the region's bounding box (0 when the box is missing)."""
+    try:
+        x0 = int(region.RegionLocationMinX0)  # type: ignore[attr-defined]
+        y0 = int(region.RegionLocationMinY0)  # type: ignore[attr-defined]
+        x1 = int(region.RegionLocationMaxX1)  # type: ignore[attr-defined]
+        y1 = int(region.RegionLocationMaxY1)  # type: ignore[attr-defined]
+    except (AttributeError, TypeError, ValueError):
+        return 0
+    w = min(x1, width - 1) - max(x0, 0) + 1
+    h = min(y1, height - 1) - max(y0, 0) + 1
+    return max(w, 0) * max(h, 0)
+
+
+def pixel_size_from_dataset(ds: object) -> tuple[tuple[float, float] | None, str | None]:
+    """``((x_mm, y_mm), source)`` from a pydicom dataset, or ``(None, None)`` (see module doc)."""
+    width = int(getattr(ds, "Columns", 0) or 0)
+    height = int(getattr(ds, "Rows", 0) or 0)
+    best: tuple[int, tuple[float, float]] | None = None
+    for region in getattr(ds, "SequenceOfUltrasoundRegions", None) or []:
+        if getattr(region, "RegionSpatialFormat", None) != _SPATIAL_2D:
+            continue
+        if (
+            getattr(region, "PhysicalUnitsXDirection", None) != _UNITS_CM
+            or getattr(region, "PhysicalUnitsYDirection", None) != _UNITS_CM
+        ):
+            continue
+        dx = _positive(getattr(region, "PhysicalDeltaX", None))
+        dy = _positive(getattr(region, "PhysicalDeltaY", None))
+        if dx is None or dy is None:
+            continue
+        area = _region_area(region, width, height)
+        if best is None or area > best[0]:
+            best = (area, (dx * 10.0, dy * 10.0))
+    if best is not None:
+        return best[1], SOURCE_REGIONS
+    spacing = getattr(ds, "PixelSpacing", None)
+    if spacing is not None:
+        try:
+            row, col = (_positive(v) for v in spacing)
+        except (TypeError, ValueError):  # not two values
+            return None, None
+        if row is not None and col is not None:
+            return (col, row), SOURCE_PIXEL_SPACING
+    return None, None
+
+
+def _check_transfer_syntax(data: bytes, name: str) -> None:
+    """Refuse deflated datasets before pydicom inflates them whole."""
+    from pydicom.filereader import _read_file_meta_info, read_preamble
+
+    try:
+        fp = io.BytesIO(data)
+        read_preamble(fp, False)
+        meta = _read_file_meta_info(fp)
+    except Exception:
+        raise InputError(f"{name}: not a readable DICOM file (corrupt file meta header)") from None
+    if str(getattr(meta, "TransferSyntaxUID", "")) == _DEFLATED:
+        raise InputError(f"{name}: deflated DICOM (transfer syntax {_DEFLATED}) is not supported")
+
+
+def _to_uint8(arr: np.ndarray, bits_stored: int, signed: bool) -> np.ndarray:
+    if arr.dtype == np.uint8:
+        return arr
+    if arr.dtype.kind == "f":
+        a = arr.astype(np.float64)
+        if not np.isfinite(a).all():
+            raise ValueError("NaN or infinite pixel values")
+        lo, hi = float(a.min()), float(a.max())
+        if hi <= lo:
+            return np.zeros(a.shape, np.uint8)
+        return ((a - lo) / (hi - lo) * 255.0 + 0.5).astype(np.uint8)
+    bits = min(max(bits_stored, 1), arr.dtype.itemsize * 8)
+    a = arr.astype(np.int64)
+    if signed:
+        a = a + (1 << (bits - 1))
+    top = (1 << bits) - 1
+    a = np.clip(a, 0, top)
+    return a.astype(np.uint8) if bits == 8 else ((a * 255 + top // 2) // top).astype(np.uint8)
+
+
+def _gray(frames: np.ndarray, photometric: str) -> np.ndarray:
+    """``(N, H, W)`` or ``(N, H, W, 3)`` uint8 -> ``(N, H, W)`` uint8 luminance."""
+    if frames.ndim == 4:
+        if frames.shape[3] != 3:
+            raise ValueError(f"{frames.shape[3]} samples per pixel")
+        return np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
+    if photometric == "MONOCHROME1":
+        return 255 - frames
+    return frames
+
+
+def _can_decode(transfer_syntax: object) -> bool:
+    from pydicom.pixels import get_decoder
+
+    try:
+        return bool(get_decoder(transfer_syntax).is_available)  # type: ignore[arg-type]
+    except Exception:  # no decoder at all for this transfer syntax
+        return False
+
+
+def decode_dicom(data: bytes, name: str = "image", max_frames: int = MAX_FRAMES) -> DicomImage:
+    """Decode a DICOM file's bytes: frames as ``(N, H, W) uint8`` and its pixel size.
+
+    Raises :class:`InputError` (naming ``name``) for anything that is not a decodable image:
+    not DICOM, no pixel data, frames too large or too many, a compressed transfer syntax with
+    no decoder installed.
+    """
+    import pydicom
+
+    if not is_dicom(data):
+        raise InputError(f"{name}: not a DICOM file (no 'DICM' marker after the preamble)")
+    _check_transfer_syntax(data, name)
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data))
+    except Exception as e:
+        raise InputError(f"{name}: not a readable DICOM file ({type(e).__name__})") from None
+    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
+        raise InputError(f"{name}: DICOM file has no pixel data (not an image)")
+    try:
+        rows, cols = int(ds.Rows), int(ds.Columns)
+        n = int(getattr(ds, "NumberOfFrames", 1) or 1)
+        samples = int(getattr(ds, "SamplesPerPixel", 1) or 1)
+        bits_stored = int(getattr(ds, "BitsStored", 0) or getattr(ds, "BitsAllocated", 8))
+        signed = int(getattr(ds, "PixelRepresentation", 0) or 0) == 1
+    except (AttributeError, TypeError, ValueError):
+        raise InputError(f"{name}: DICOM image attributes (Rows, Columns...) missing") from None
+    photometric = str(getattr(ds, "PhotometricInterpretation", "MONOCHROME2")).strip().upper()
+    check_size(cols, rows, name)
+    if n < 1:
+        raise InputError(f"{name}: DICOM NumberOfFrames is {n}")
+    if n > max_frames:
+        raise InputError(f"{name}: clip has {n} frames; at most {max_frames} are accepted")
+    if n * rows * cols > MAX_TOTAL_PIXELS:
+        raise InputError(
+            f"{name}: {n} frames of {cols}x{rows} are too many pixels "
+            f"(limit {MAX_TOTAL_PIXELS // 1_000_000} MP in all)"
+        )
+    if samples not in (1, 3):
+        raise InputError(f"{name}: {samples} samples per pixel are not supported (1 or 3)")
+    try:
+        arr = ds.pixel_array
+    except Exception as e:
+        ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+        if ts is not None and getattr(ts, "is_compressed", False) and not _can_decode(ts):
+            raise InputError(
+                f"{name}: compressed DICOM ({ts.name}) needs a pixel decoder that is not "
+                "installed (e.g. pip install pylibjpeg pylibjpeg-libjpeg)"
+            ) from None
+        raise InputError(
+            f"{name}: cannot decode the DICOM pixel data ({type(e).__name__})"
+        ) from None
+    try:
+        if photometric == "PALETTE COLOR":
+            from pydicom.pixels import apply_color_lut
+
+            arr = apply_color_lut(arr, ds)
+            bits_stored, signed = arr.dtype.itemsize * 8, False
+        single_ndim = 3 if arr.ndim >= 3 and arr.shape[-1] == 3 and samples == 3 else 2
+        if n == 1 and arr.ndim == single_ndim:
+            arr = arr[None]
+        if arr.shape[1:3] != (rows, cols) or arr.shape[0] != n:
+            raise ValueError(f"pixel array shape {arr.shape}")
+        frames = _gray(_to_uint8(arr, bits_stored, signed), photometric)
+    except (ValueError, TypeError) as e:
+        raise InputError(f"{name}: unsupported DICOM pixel layout ({e})") from None
+    size, source = pixel_size_from_dataset(ds)
+    frame_time = _positive(getattr(ds, "FrameTime", None)) if n > 1 else None
+    return DicomImage(np.ascontiguousarray(frames), size, source, photometric, frame_time)
+
+
+def read_dicom(path: str | Path, max_frames: int = MAX_FRAMES) -> DicomImage:
+    """Read a DICOM file; errors name the file."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
+    return decode_dicom(data, str(path), max_frames)

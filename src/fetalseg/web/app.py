@@ -1,0 +1,373 @@
+"""The web app: one page for sonographers and a JSON API (``fetalseg serve``).
+
+Endpoints (OpenAPI schema at ``/openapi.json``):
+
+* ``GET /``: the page (static HTML/JS/CSS shipped in the package; no external assets).
+* ``POST /api/measure``: one file (``file``; PNG, JPEG, BMP, TIFF, DICOM, GIF clip) and an
+  optional ``pixel_size_mm`` form field -> measurements, pixel size and its source, the overlay
+  PNG (base64), timings. A clip (multi-frame DICOM or animated GIF) is measured frame by frame,
+  with a summary (median HC over the frames with a head, and its spread).
+* ``POST /api/measure/batch``: several ``files`` -> one result per file; a bad file gets an
+  ``error`` in its item and the others are processed.
+* ``GET /api/health``, ``GET /api/info``.
+
+Errors are JSON ``{"error": "..."}`` with a 4xx status (413: upload too large; 422: not a
+readable image, bad pixel size, missing field), never a traceback. Uploads are checked by
+content and size (bytes before parsing, dimensions before decoding); nothing the client sends
+becomes a file path. Thread safety: see :mod:`fetalseg.web.measure` (one shared model, calls
+serialised by a lock).
+
+The interactive docs (``/docs``) are off: they load their scripts from a CDN, and the app must
+work offline.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from fetalseg import __version__
+from fetalseg.data.dicom import MAX_FRAMES
+from fetalseg.data.io import MAX_PIXELS, MAX_SIDE
+from fetalseg.errors import InputError
+from fetalseg.inference.predictor import Predictor
+from fetalseg.web.measure import Measurer
+from fetalseg.web.schemas import BatchResponse, ErrorResponse, Health, Info, MeasureResponse
+from fetalseg.web.uploads import decode_upload, safe_name
+
+__all__ = ["MAX_BATCH_FILES", "MAX_UPLOAD_BYTES", "create_app", "static_dir"]
+
+log = logging.getLogger("fetalseg.web")
+
+MAX_UPLOAD_BYTES = 32 * 1024 * 1024
+MAX_BATCH_FILES = 20
+#: Multipart framing and the form fields around the files.
+_FORM_OVERHEAD = 64 * 1024
+#: Largest pixel size accepted from a user (mm per pixel); ultrasound is ~0.05-0.5.
+MAX_USER_PIXEL_SIZE_MM = 10.0
+
+_SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data: blob:; object-src 'none'; "
+        b"base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+    ),
+]
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorResponse, "description": "upload too large"},
+    422: {"model": ErrorResponse, "description": "not a readable image, or a bad field"},
+}
+
+
+def static_dir() -> Path:
+    """Folder of the page's files, inside the installed package."""
+    return Path(str(resources.files("fetalseg.web") / "static"))
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+class _LimitsAndHeaders:
+    """ASGI middleware: refuses request bodies over a per-path limit with 413 (by
+    ``Content-Length`` up front, and by counting for chunked uploads), and adds security
+    headers to every response (and ``Cache-Control: no-store`` to API answers: they hold
+    patient images)."""
+
+    def __init__(self, app: ASGIApp, limits: dict[str, int], default_limit: int) -> None:
+        self.app = app
+        self.limits = limits
+        self.default_limit = default_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        limit = self.limits.get(path.rstrip("/") or "/", self.default_limit)
+        extra = list(_SECURITY_HEADERS)
+        if path.startswith("/api/"):
+            extra.append((b"cache-control", b"no-store"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + extra
+            await send(message)
+
+        length = dict(scope.get("headers", [])).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            await _send_413(send_with_headers, limit)
+            return
+        received = 0
+        too_large = False
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, too_large
+            if too_large:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    too_large = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if too_large:
+                return  # the app's answer to a cut-off body is replaced by the 413
+            started = True
+            await send_with_headers(message)
+
+        try:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not too_large:
+                raise
+        if too_large and not started:
+            await _send_413(send_with_headers, limit)
+
+
+async def _send_413(send: Send, limit: int) -> None:
+    body = json.dumps(
+        {"error": f"upload too large: the limit is {limit / 2**20:.0f} MB per request"}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def parse_pixel_size(value: str | None) -> float | None:
+    """The ``pixel_size_mm`` form field: empty -> ``None``; a decimal comma is accepted."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip().replace(",", ".")
+    try:
+        size = float(text)
+    except ValueError:
+        raise _Unprocessable(f"pixel_size_mm {value[:40]!r}: not a number") from None
+    if not (math.isfinite(size) and 0 < size < MAX_USER_PIXEL_SIZE_MM):
+        raise _Unprocessable(
+            f"pixel_size_mm {value[:40]!r}: must be a positive size in mm per pixel, "
+            f"below {MAX_USER_PIXEL_SIZE_MM:g}"
+        )
+    return size
+
+
+class _Unprocessable(Exception):
+    """A request field that is present but wrong (422)."""
+
+
+class _TooLarge(Exception):
+    """One uploaded file over the per-file limit (413)."""
+
+
+def _jsonable(value: Any) -> Any:
+    """Model provenance for JSON: plain types, non-finite floats as ``None``."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    try:
+        return _jsonable(float(value))  # numpy / torch scalars
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _read_upload(upload: UploadFile, max_bytes: int) -> tuple[str, bytes]:
+    name = safe_name(upload.filename)
+    data = upload.file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise _TooLarge(f"{name}: file too large: the limit is {max_bytes / 2**20:.0f} MB")
+    return name, data
+
+
+def create_app(
+    predictor: Predictor | None = None,
+    *,
+    max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    max_batch_files: int = MAX_BATCH_FILES,
+    max_frames: int = MAX_FRAMES,
+    max_concurrent: int = 2,
+) -> FastAPI:
+    """The app, around one shared ``predictor`` (default: the shipped model, auto backend).
+
+    ``max_upload_bytes`` is per file; a batch request may carry up to
+    ``min(max_batch_files, 4) * max_upload_bytes``. ``max_frames``: most frames in a clip.
+    ``max_concurrent``: requests decoding and measuring at once (model calls are serialised).
+    """
+    predictor = predictor if predictor is not None else Predictor()
+    measurer = Measurer(predictor, max_concurrent)
+    loaded = predictor.loaded
+    static = static_dir()
+    index_html = (static / "index.html").read_text(encoding="utf-8")
+
+    app = FastAPI(
+        title="fetalseg",
+        version=__version__,
+        summary="Fetal head segmentation and biometry (HC, BPD, OFD, GA) in 2D ultrasound.",
+        description=__doc__,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.measurer = measurer
+    app.add_middleware(
+        _LimitsAndHeaders,
+        limits={
+            "/api/measure": max_upload_bytes + _FORM_OVERHEAD,
+            "/api/measure/batch": min(max_batch_files, 4) * max_upload_bytes + _FORM_OVERHEAD,
+        },
+        default_limit=_FORM_OVERHEAD,
+    )
+
+    @app.exception_handler(InputError)
+    async def _input_error(request: Request, exc: InputError) -> JSONResponse:
+        return _error(422, str(exc))
+
+    @app.exception_handler(_Unprocessable)
+    async def _unprocessable(request: Request, exc: _Unprocessable) -> JSONResponse:
+        return _error(422, str(exc))
+
+    @app.exception_handler(_TooLarge)
+    async def _too_large(request: Request, exc: _TooLarge) -> JSONResponse:
+        return _error(413, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in exc.errors()[:5]:
+            where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query"))
+            parts.append(f"{where or 'request'}: {err.get('msg', 'invalid')}")
+        return _error(422, "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s", request.url.path)
+        return _error(500, f"internal error ({type(exc).__name__}); see the server log")
+
+    def measure_bytes(name: str, data: bytes, pixel_size: float | None) -> dict[str, Any]:
+        with measurer.slot():
+            t0 = time.perf_counter()
+            upload = decode_upload(data, name, max_frames)
+            t1 = time.perf_counter()
+            result = measurer.measure(upload, pixel_size)
+        result["timing_ms"]["decode_ms"] = 1000 * (t1 - t0)
+        result["timing_ms"]["total_ms"] = 1000 * (time.perf_counter() - t0)
+        return result
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def index() -> HTMLResponse:
+        return HTMLResponse(index_html)
+
+    app.mount("/static", StaticFiles(directory=static), name="static")
+
+    @app.post(
+        "/api/measure",
+        response_model=MeasureResponse,
+        responses=_ERRORS,
+        summary="Segment and measure one image or clip",
+    )
+    def measure(
+        file: Annotated[UploadFile, File(description="PNG, JPEG, BMP, TIFF, DICOM or GIF")],
+        pixel_size_mm: Annotated[
+            str | None,
+            Form(
+                description="mm per pixel, used when the file has no calibration of its own "
+                "(DICOM ultrasound regions or PixelSpacing win); empty: px only"
+            ),
+        ] = None,
+    ) -> dict[str, Any]:
+        size = parse_pixel_size(pixel_size_mm)
+        name, data = _read_upload(file, max_upload_bytes)
+        return measure_bytes(name, data, size)
+
+    @app.post(
+        "/api/measure/batch",
+        response_model=BatchResponse,
+        responses=_ERRORS,
+        summary="Measure several files; a bad file is reported in its item",
+    )
+    def measure_batch(
+        files: Annotated[list[UploadFile], File(description="images, DICOM files or clips")],
+        pixel_size_mm: Annotated[str | None, Form(description="as for /api/measure")] = None,
+    ) -> dict[str, Any]:
+        size = parse_pixel_size(pixel_size_mm)
+        if len(files) > max_batch_files:
+            raise _Unprocessable(f"{len(files)} files: at most {max_batch_files} per request")
+        results: list[dict[str, Any]] = []
+        for upload in files:
+            name = safe_name(upload.filename)
+            try:
+                name, data = _read_upload(upload, max_upload_bytes)
+                results.append(measure_bytes(name, data, size))
+            except (InputError, _TooLarge) as e:
+                results.append({"file": name, "status": "error", "error": str(e)})
+        errors = sum(r["status"] == "error" for r in results)
+        return {"count": len(results), "errors": errors, "results": results}
+
+    @app.get("/api/health", response_model=Health, summary="Liveness")
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "version": __version__, "backend": predictor.backend}
+
+    info = {
+        "name": "fetalseg",
+        "version": __version__,
+        "backend": predictor.backend,
+        "model": {
+            "name": loaded.config.get("model", {}).get("name"),
+            "source": loaded.source.name,
+            "input_size": list(loaded.size),
+            "in_channels": loaded.in_channels,
+        },
+        "training": _jsonable(loaded.info),
+        "limits": {
+            "max_upload_mb": max_upload_bytes / 2**20,
+            "max_batch_files": max_batch_files,
+            "max_frames": max_frames,
+            "max_side_px": MAX_SIDE,
+            "max_pixels": MAX_PIXELS,
+        },
+    }
+
+    @app.get("/api/info", response_model=Info, summary="Model, version, backend, limits")
+    async def get_info() -> dict[str, Any]:
+        return info
+
+    return app

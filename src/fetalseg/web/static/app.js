@@ -1,0 +1,295 @@
+// fetalseg page: upload one image or clip, show the overlay and the numbers, download them.
+// No framework, no external asset: works offline. Text from the server is set with
+// textContent only (never parsed as HTML).
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const SOURCES = {
+    "ultrasound regions": "from DICOM (ultrasound regions)",
+    PixelSpacing: "from DICOM (PixelSpacing)",
+    user: "entered",
+  };
+  const CSV_FIELDS = [
+    "file", "frame", "status", "pixel_size_x_mm", "pixel_size_y_mm", "pixel_size_source",
+    "hc_mm", "bpd_mm", "ofd_mm", "ga_weeks", "hc_px", "bpd_px", "ofd_px",
+    "center_x_px", "center_y_px", "semi_axis_a_px", "semi_axis_b_px", "angle_px_rad", "message",
+  ];
+
+  let currentFile = null;
+  let result = null;
+  let seq = 0;
+
+  function setStatus(text, kind) {
+    const el = $("status");
+    el.textContent = text;
+    el.className = "status " + kind;
+  }
+
+  function fmt(v, digits) {
+    return v === null || v === undefined ? "—" : Number(v).toFixed(digits);
+  }
+
+  function weeksDays(weeks) {
+    let w = Math.floor(weeks);
+    let d = Math.round((weeks - w) * 7);
+    if (d === 7) { w += 1; d = 0; }
+    return `${w}w ${d}d`;
+  }
+
+  function setMetric(id, value, unit, digits) {
+    $(id).textContent = fmt(value, digits);
+    $(id + "-unit").textContent = value === null || value === undefined ? "" : unit;
+  }
+
+  function clearResults() {
+    for (const id of ["hc", "bpd", "ofd", "ga"]) setMetric(id, null, "", 0);
+    $("ga-wd").textContent = "";
+    $("message").textContent = "";
+    $("timing").textContent = "";
+    $("frame-label").textContent = "";
+    $("clip-summary").hidden = true;
+    for (const id of ["download-png", "download-csv", "download-json"]) $(id).disabled = true;
+    const src = $("pixel-size-source");
+    src.textContent = "Pixel size: —";
+    src.className = "source none";
+    src.dataset.source = "";
+  }
+
+  function showSource(r) {
+    const src = $("pixel-size-source");
+    const p = r.pixel_size_mm;
+    if (!p) {
+      src.textContent = "Pixel size unknown: values in px only. Enter it to get mm and GA.";
+      src.className = "source unknown";
+      src.dataset.source = "unknown";
+      return;
+    }
+    const size = Math.abs(p.x - p.y) < 1e-9 ? `${p.x.toPrecision(4)} mm`
+      : `${p.x.toPrecision(4)} × ${p.y.toPrecision(4)} mm (x × y)`;
+    src.textContent = `Pixel size ${size}, ${SOURCES[r.pixel_size_source] || r.pixel_size_source}`;
+    src.className = "source known";
+    src.dataset.source = r.pixel_size_source;
+  }
+
+  function render(r) {
+    result = r;
+    $("overlay").src = "data:image/png;base64," + r.overlay_png;
+    $("overlay").hidden = false;
+    $("placeholder").hidden = true;
+    showSource(r);
+    const clip = r.kind === "clip";
+    const m = clip ? r.summary : r.measurement;
+    if (r.pixel_size_mm) {
+      setMetric("hc", m.hc_mm, "mm", 1);
+      setMetric("bpd", m.bpd_mm, "mm", 1);
+      setMetric("ofd", m.ofd_mm, "mm", 1);
+      setMetric("ga", m.ga_weeks, "weeks", 1);
+      $("ga-wd").textContent = m.ga_weeks === null ? "" : `(${weeksDays(m.ga_weeks)})`;
+    } else {
+      setMetric("hc", m.hc_px, "px", 0);
+      setMetric("bpd", m.bpd_px, "px", 0);
+      setMetric("ofd", m.ofd_px, "px", 0);
+      setMetric("ga", null, "", 1);
+      $("ga-wd").textContent = m.hc_px === null ? "" : "needs the pixel size";
+    }
+    // The numbers are shown above: the message matters only when something is not ok.
+    const msg = m.status === "ok" ? "" : m.message;
+    $("message").textContent = msg + (r.note ? (msg ? " " : "") + "Note: " + r.note + "." : "");
+    $("frame-label").textContent = clip
+      ? `shown: frame ${r.overlay_frame + 1} of ${r.n_frames} (HC closest to the median)` : "";
+    if (clip) renderClip(r); else $("clip-summary").hidden = true;
+    const t = r.timing_ms;
+    $("timing").textContent =
+      `${r.width}×${r.height} ${r.format}${clip ? `, ${r.n_frames} frames` : ""} · ` +
+      `${t.total_ms.toFixed(0)} ms on the server (model ${t.model_ms.toFixed(0)} ms, ` +
+      `${r.backend})`;
+    for (const id of ["download-png", "download-csv", "download-json"]) $(id).disabled = false;
+    const found = m.hc_px !== null;
+    setStatus(found ? (clip ? "Clip measured." : "Measured.") : "No head found.",
+      found ? "ok" : "warn");
+  }
+
+  function renderClip(r) {
+    const s = r.summary;
+    const unit = s.spread_unit;
+    const digits = unit === "mm" ? 1 : 0;
+    $("clip-summary").hidden = false;
+    $("clip-text").textContent = s.frames_with_head === 0 ? s.message
+      : `HC median of ${s.frames_with_head}/${s.n_frames} frames with a head. Spread: ` +
+        `IQR ${fmt(s.hc_iqr, digits)} ${unit}, range ${fmt(s.hc_min, digits)}–` +
+        `${fmt(s.hc_max, digits)} ${unit}, SD ${fmt(s.hc_sd, digits)} ${unit}.`;
+    const tbody = $("frames-table").querySelector("tbody");
+    tbody.replaceChildren();
+    for (const f of r.frames) {
+      const tr = document.createElement("tr");
+      if (f.frame === r.overlay_frame) tr.className = "key";
+      const cells = [String(f.frame + 1), fmt(f["hc_" + unit], digits),
+        fmt(f["bpd_" + unit], digits), fmt(f["ofd_" + unit], digits), f.status];
+      for (const c of cells) {
+        const td = document.createElement("td");
+        td.textContent = c;
+        tr.appendChild(td);
+      }
+      tbody.appendChild(tr);
+    }
+    drawChart(r.frames.map((f) => f["hc_" + unit]), s["hc_" + unit]);
+  }
+
+  function drawChart(values, median) {
+    const svg = $("hc-chart");
+    svg.replaceChildren();
+    const ns = "http://www.w3.org/2000/svg";
+    const ok = values.filter((v) => v !== null);
+    if (ok.length === 0) return;
+    let lo = Math.min(...ok), hi = Math.max(...ok);
+    if (hi - lo < 1e-6) { lo -= 1; hi += 1; }
+    const pad = (hi - lo) * 0.15;
+    lo -= pad; hi += pad;
+    const W = 300, H = 90;
+    const x = (i) => values.length === 1 ? W / 2 : 6 + (i * (W - 12)) / (values.length - 1);
+    const y = (v) => H - 6 - ((v - lo) / (hi - lo)) * (H - 12);
+    if (median !== null) {
+      const line = document.createElementNS(ns, "line");
+      line.setAttribute("x1", 0); line.setAttribute("x2", W);
+      line.setAttribute("y1", y(median)); line.setAttribute("y2", y(median));
+      line.setAttribute("class", "median");
+      svg.appendChild(line);
+    }
+    let d = "";
+    values.forEach((v, i) => {
+      if (v === null) return;
+      d += (d ? " L " : "M ") + x(i).toFixed(1) + " " + y(v).toFixed(1);
+      const c = document.createElementNS(ns, "circle");
+      c.setAttribute("cx", x(i)); c.setAttribute("cy", y(v)); c.setAttribute("r", 2.2);
+      svg.appendChild(c);
+    });
+    const path = document.createElementNS(ns, "path");
+    path.setAttribute("d", d);
+    svg.insertBefore(path, svg.firstChild);
+  }
+
+  async function measure() {
+    if (!currentFile) return;
+    const mine = ++seq;
+    const form = new FormData();
+    form.append("file", currentFile, currentFile.name);
+    const size = $("pixel-size").value.trim();
+    if (size) form.append("pixel_size_mm", size);
+    setStatus("Measuring…", "busy");
+    $("measure-btn").disabled = true;
+    let r, body;
+    try {
+      r = await fetch("/api/measure", { method: "POST", body: form });
+      body = await r.json().catch(() => ({ error: `server answered ${r.status}` }));
+    } catch (e) {
+      if (mine === seq) setStatus("Cannot reach the server: " + e.message, "error");
+      return;
+    } finally {
+      if (mine === seq) $("measure-btn").disabled = false;
+    }
+    if (mine !== seq) return; // a newer request was made meanwhile
+    if (!r.ok) {
+      clearResults();
+      result = null;
+      setStatus(body.error || `error ${r.status}`, "error");
+      return;
+    }
+    render(body);
+  }
+
+  function setFile(file) {
+    if (!file) return;
+    currentFile = file;
+    const kb = file.size / 1024;
+    $("file-name").textContent =
+      `${file.name} · ${kb < 1024 ? kb.toFixed(0) + " KB" : (kb / 1024).toFixed(1) + " MB"}`;
+    $("measure-btn").disabled = false;
+    measure();
+  }
+
+  function stem() {
+    const name = result ? result.file : "image";
+    return name.replace(/\.[^.]*$/, "") || "image";
+  }
+
+  function download(blob, name) {
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = name;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  }
+
+  function csvCell(v) {
+    if (v === null || v === undefined) return "";
+    const s = String(v);
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  }
+
+  function csvText(r) {
+    const p = r.pixel_size_mm;
+    const base = {
+      file: r.file,
+      pixel_size_x_mm: p ? p.x : null,
+      pixel_size_y_mm: p ? p.y : null,
+      pixel_size_source: r.pixel_size_source,
+    };
+    const rows = r.frames.map((f) => ({ ...base, ...f }));
+    if (r.kind === "clip") rows.push({ ...base, ...r.summary, frame: "median" });
+    const lines = [CSV_FIELDS.join(",")];
+    for (const row of rows) lines.push(CSV_FIELDS.map((k) => csvCell(row[k])).join(","));
+    return lines.join("\r\n") + "\r\n";
+  }
+
+  function init() {
+    const drop = $("drop-zone");
+    $("file-input").addEventListener("change", (e) => setFile(e.target.files[0]));
+    drop.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); $("file-input").click(); }
+    });
+    for (const ev of ["dragenter", "dragover"]) {
+      drop.addEventListener(ev, (e) => { e.preventDefault(); drop.classList.add("over"); });
+    }
+    for (const ev of ["dragleave", "drop"]) {
+      drop.addEventListener(ev, () => drop.classList.remove("over"));
+    }
+    drop.addEventListener("drop", (e) => {
+      e.preventDefault();
+      if (e.dataTransfer && e.dataTransfer.files.length) setFile(e.dataTransfer.files[0]);
+    });
+    // A file dropped anywhere else must not make the browser navigate away from the page.
+    window.addEventListener("dragover", (e) => e.preventDefault());
+    window.addEventListener("drop", (e) => e.preventDefault());
+    $("measure-btn").addEventListener("click", measure);
+    $("pixel-size").addEventListener("keydown", (e) => { if (e.key === "Enter") measure(); });
+    $("pixel-size").addEventListener("change", () => { if (currentFile) measure(); });
+
+    $("download-png").addEventListener("click", () => {
+      if (!result) return;
+      const bin = atob(result.overlay_png);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      download(new Blob([bytes], { type: "image/png" }), stem() + "_overlay.png");
+    });
+    $("download-csv").addEventListener("click", () => {
+      if (result) download(new Blob([csvText(result)], { type: "text/csv" }), stem() + ".csv");
+    });
+    $("download-json").addEventListener("click", () => {
+      if (!result) return;
+      const { overlay_png: _omit, ...rest } = result;
+      download(new Blob([JSON.stringify(rest, null, 2) + "\n"], { type: "application/json" }),
+        stem() + ".json");
+    });
+
+    fetch("/api/info").then((r) => r.json()).then((info) => {
+      const m = info.model || {};
+      $("model-info").textContent =
+        `model ${m.name || "?"} (${m.source || "?"}) · ${info.backend} · v${info.version}`;
+    }).catch(() => { $("model-info").textContent = "model info unavailable"; });
+  }
+
+  init();
+})();

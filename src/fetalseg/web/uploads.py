@@ -1,0 +1,105 @@
+"""Uploaded bytes to frames: an image, a DICOM file (single or multi-frame) or an animated GIF.
+
+The kind is told by content, never by the file name: DICOM by its ``DICM`` marker after the
+128-byte preamble, GIF by its signature, anything else by :func:`fetalseg.data.io.decode_image`
+(which reads the header, checks the size, then decodes). The client's file name is only ever
+echoed back (cleaned by :func:`safe_name`); it never becomes a path.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from fetalseg.data.dicom import MAX_FRAMES, MAX_TOTAL_PIXELS, decode_dicom, is_dicom
+from fetalseg.data.io import check_size, decode_image
+from fetalseg.errors import InputError
+
+__all__ = ["Upload", "decode_upload", "safe_name"]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """Decoded upload. ``frames``: ``(N, H, W) uint8``; ``format``: ``dicom``, ``gif``, ``png``,
+    ``jpeg``..."""
+
+    name: str
+    format: str
+    frames: np.ndarray
+    pixel_size_mm: tuple[float, float] | None = None
+    pixel_size_source: str | None = None
+    frame_time_ms: float | None = None
+
+    @property
+    def is_clip(self) -> bool:
+        return self.frames.shape[0] > 1
+
+
+def safe_name(filename: str | None) -> str:
+    """The client's file name, for display only: last path component, no control characters,
+    at most 120 characters."""
+    name = re.split(r"[\\/]", filename or "")[-1]
+    name = _CONTROL.sub("", name).strip()
+    return name[:120] or "upload"
+
+
+def _image_format(data: bytes) -> str:
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return (im.format or "image").lower()
+    except Exception:
+        return "image"
+
+
+def _decode_gif(data: bytes, name: str, max_frames: int) -> Upload | None:
+    """Frames of an animated GIF, or ``None`` for a single-frame GIF (decoded as an image)."""
+    from PIL import Image, ImageSequence
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                w, h = im.size
+                check_size(w, h, name)
+                n = int(getattr(im, "n_frames", 1))
+                if n <= 1:
+                    return None
+                if n > max_frames:
+                    raise InputError(
+                        f"{name}: clip has {n} frames; at most {max_frames} are accepted"
+                    )
+                if n * w * h > MAX_TOTAL_PIXELS:
+                    raise InputError(f"{name}: {n} frames of {w}x{h} are too many pixels")
+                duration = im.info.get("duration")
+                frames = [np.asarray(f.convert("L")) for f in ImageSequence.Iterator(im)]
+    except InputError:
+        raise
+    except Exception:
+        raise InputError(f"{name}: not a readable GIF (truncated or corrupt)") from None
+    frame_time = float(duration) if isinstance(duration, (int, float)) and duration > 0 else None
+    return Upload(name, "gif", np.stack(frames), frame_time_ms=frame_time)
+
+
+def decode_upload(data: bytes, name: str, max_frames: int = MAX_FRAMES) -> Upload:
+    """Decode an upload to frames (and, for DICOM, its pixel size); :class:`InputError` else."""
+    if not data:
+        raise InputError(f"{name}: empty file")
+    if is_dicom(data):
+        d = decode_dicom(data, name, max_frames)
+        return Upload(
+            name, "dicom", d.frames, d.pixel_size_mm, d.pixel_size_source, d.frame_time_ms
+        )
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        clip = _decode_gif(data, name, max_frames)
+        if clip is not None:
+            return clip
+    image = decode_image(data, name)
+    return Upload(name, _image_format(data), image[None])

@@ -1,0 +1,49 @@
+"""Benchmark and export commands on a tiny model (speed figures themselves are benchmarks)."""
+
+from fetalseg.cli.main import main
+from fetalseg.inference.benchmark import run_benchmark, speedups, to_markdown
+from fetalseg.inference.predictor import Predictor
+
+
+def test_benchmark_covers_every_model_backend_and_mode(tiny_checkpoint):
+    result = run_benchmark(tiny_checkpoint, data_root=None, threads=1, iterations=2, warmup=1)
+    keys = {(r["model"], r["backend"], r["mode"]) for r in result["rows"]}
+    assert len(keys) == 12  # 2 models x 3 backends x (model, end-to-end)
+    assert all(r["p95_ms"] >= r["p50_ms"] > 0 and r["fps"] > 0 for r in result["rows"])
+    assert set(speedups(result)) >= {"bisenet int8 vs torch fp32 (model only)"}
+    md = to_markdown(result)
+    assert "ONNX Runtime int8" in md and "threads" in md
+
+
+def test_export_onnx_and_int8_predictors_agree(tiny_checkpoint, tmp_path, capsys, hc18_root):
+    out = tmp_path / "m.onnx"
+    rc = main(
+        [
+            "export",
+            "--checkpoint",
+            str(tiny_checkpoint),
+            "--out",
+            str(out),
+            "--int8",
+            "--data",
+            str(hc18_root),
+        ]
+    )
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "onnx fp32: max |logit diff|" in text and "onnx int8" in text
+    from fetalseg.data.synthetic import synthetic_frame
+
+    image, _, _ = synthetic_frame(rng=3)
+    torch_mask = Predictor(tiny_checkpoint, "torch").predict(image).mask
+    onnx_mask = Predictor(out, "auto").predict(image).mask
+    assert (torch_mask == onnx_mask).mean() > 0.999
+    int8 = Predictor(tmp_path / "m_int8.onnx").predict(image).mask
+    assert int8.shape == image.shape
+
+
+def test_onnx_file_cannot_run_on_torch_backend(tiny_checkpoint, tmp_path, capsys):
+    out = tmp_path / "m.onnx"
+    assert main(["export", "--checkpoint", str(tiny_checkpoint), "--out", str(out)]) == 0
+    assert main(["predict", ".", "--checkpoint", str(out), "--backend", "torch"]) == 2
+    assert "needs backend onnx" in capsys.readouterr().err
