@@ -115,6 +115,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     if args.pixel_size is not None and not (args.pixel_size > 0 and args.pixel_size < 10):
         raise InputError(f"--pixel-size {args.pixel_size}: must be a positive size in mm")
+    from fetalseg.inference.video import is_clip
+
+    if args.live or args.clip or is_clip(args.input):
+        return _predict_stream(args)
     paths = collect_inputs(args.input)
     sizes = read_pixel_csv(args.pixel_csv) if args.pixel_csv else None
     predictor = Predictor(args.checkpoint, args.backend)
@@ -137,6 +141,59 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     print(f"{len(rows)} images: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
     print(f"results in {args.out}/ (measurements.csv, measurements.json, overlays/)")
     return EXIT_USER_ERROR if counts.get("error") == len(rows) else 0
+
+
+def _predict_stream(args: argparse.Namespace) -> int:
+    """A clip (video file, GIF, or ``--clip`` folder of frames) or a ``--live`` source."""
+    import json
+
+    from fetalseg.inference.predictor import Predictor
+    from fetalseg.inference.video import process_clip, read_clip, run_live, summarize_clip
+
+    if args.pixel_csv:
+        raise InputError(f"{args.input}: a clip takes --pixel-size, not --pixel-csv")
+    predictor = Predictor(args.checkpoint, args.backend)
+    out = Path(args.out)
+    if not args.live:
+        s = process_clip(
+            predictor, args.input, out, args.pixel_size, args.overwrite, progress=not args.quiet
+        )
+    else:
+        import time
+
+        source = args.input
+        if not str(source).isdigit() and Path(source).exists():
+            frames, fps, _ = read_clip(source)  # a file played back at its own frame rate
+
+            def paced():
+                t0 = time.perf_counter()
+                for i, frame in enumerate(frames):
+                    time.sleep(max(0.0, t0 + i / fps - time.perf_counter()))
+                    yield frame
+
+            source = paced()
+        t0 = time.perf_counter()
+        stats = run_live(predictor, source, args.pixel_size)
+        s = summarize_clip(stats.rows, stats.dropped, time.perf_counter() - t0)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "summary.json").write_text(json.dumps(s.__dict__, indent=2))
+        print(
+            f"live: {stats.received} frames received, {stats.processed} measured, "
+            f"{stats.dropped} dropped (inference slower than the source)"
+        )
+    if s.hc_mm_median is not None:
+        lo, hi = s.hc_mm_iqr or (0.0, 0.0)
+        print(
+            f"{s.frames} frames, head in {s.frames_with_head}: median HC {s.hc_mm_median:.1f} mm "
+            f"(IQR {lo:.1f}-{hi:.1f}, sd {s.hc_mm_sd:.2f})"
+        )
+    else:
+        print(
+            f"{s.frames} frames, head in {s.frames_with_head}"
+            + ("" if args.pixel_size else " (no --pixel-size: no mm)")
+        )
+    print(f"results in {out}/")
+    return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -309,13 +366,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("predict", help="segment and measure an image or a folder of images")
-    p.add_argument("input", help="image file or folder (HC18 _Annotation files are skipped)")
+    p.add_argument(
+        "input",
+        help="image, folder of images (HC18 _Annotation files skipped), "
+        "or clip (.mp4 .avi .mov .mkv .gif)",
+    )
     _add_model_args(p)
     size = p.add_mutually_exclusive_group()
     size.add_argument("--pixel-size", type=float, help="pixel size in mm (all images)")
     size.add_argument("--pixel-csv", help="CSV of filename,pixel size(mm) (HC18 format)")
     p.add_argument("--out", default="out/predict", help="output folder")
     p.add_argument("--save-masks", action="store_true", help="write each head mask as a PNG")
+    p.add_argument("--clip", action="store_true", help="treat a folder as the frames of one clip")
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="INPUT is a live source (camera index, stream URL, or a file played at "
+        "its frame rate): frames are dropped, and counted, when inference is slower",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace earlier results in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_predict)

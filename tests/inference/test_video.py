@@ -1,0 +1,167 @@
+"""Clips round trip through an encoded video; live mode drops frames it cannot keep up with."""
+
+import csv
+import json
+import time
+
+import numpy as np
+import pytest
+
+from fetalseg.cli.main import main
+from fetalseg.data.synthetic import synthetic_frame
+from fetalseg.inference.predictor import Predictor
+from fetalseg.inference.video import _VideoWriter, read_clip, run_live, summarize_clip
+
+
+def _frames(n):
+    return [synthetic_frame(width=320, height=224, rng=i)[0] for i in range(n)]
+
+
+def _write_clip(path, frames, fps=10):
+    import cv2
+
+    w = _VideoWriter(path, fps)
+    for f in frames:
+        w.write(cv2.cvtColor(f, cv2.COLOR_GRAY2BGR))
+    w.close()
+
+
+def test_clip_round_trip(tiny_checkpoint, tmp_path, capsys):
+    clip = tmp_path / "clip.mp4"
+    _write_clip(clip, _frames(6))
+    frames, fps, _ = read_clip(clip)
+    decoded = list(frames)
+    assert len(decoded) == 6 and decoded[0].shape == (224, 320) and fps == pytest.approx(10)
+    out = tmp_path / "out"
+    rc = main(
+        [
+            "predict",
+            str(clip),
+            "--checkpoint",
+            str(tiny_checkpoint),
+            "--pixel-size",
+            "0.2",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert rc == 0
+    rows = list(csv.DictReader((out / "frames.csv").open()))
+    assert [int(r["frame"]) for r in rows] == list(range(6))
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["frames"] == 6
+    assert len(list(read_clip(out / "annotated.mp4")[0])) == 6
+    assert (
+        main(
+            [
+                "predict",
+                str(clip),
+                "--checkpoint",
+                str(tiny_checkpoint),
+                "--out",
+                str(out),
+                "--quiet",
+            ]
+        )
+        == 2
+    )  # never overwrites without --overwrite
+    capsys.readouterr()
+
+
+def test_gif_and_frame_folder(tiny_checkpoint, tmp_path):
+    from PIL import Image
+
+    frames = _frames(3)
+    gif = tmp_path / "c.gif"
+    Image.fromarray(frames[0]).save(
+        gif, save_all=True, append_images=[Image.fromarray(f) for f in frames[1:]]
+    )
+    assert len(list(read_clip(gif)[0])) == 3
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, f in enumerate(frames):
+        Image.fromarray(f).save(folder / f"f{i:02d}.png")
+    rc = main(
+        [
+            "predict",
+            str(folder),
+            "--clip",
+            "--checkpoint",
+            str(tiny_checkpoint),
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+        ]
+    )
+    assert rc == 0
+    assert len(list(csv.DictReader((tmp_path / "o" / "frames.csv").open()))) == 3
+
+
+def test_corrupt_video_is_a_clear_error(tmp_path, tiny_checkpoint, capsys):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00" * 100)
+    assert (
+        main(
+            [
+                "predict",
+                str(bad),
+                "--checkpoint",
+                str(tiny_checkpoint),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "bad.mp4" in err and "Traceback" not in err
+
+
+def test_live_mode_drops_frames_and_counts_them(tiny_checkpoint):
+    predictor = Predictor(tiny_checkpoint, "torch")
+    slow = predictor.predict
+
+    def slow_predict(frame, px):
+        time.sleep(0.05)  # inference slower than the source
+        return slow(frame, px)
+
+    predictor.predict = slow_predict
+    frames = _frames(2)
+
+    def fast_source():
+        for i in range(40):
+            time.sleep(0.005)  # ~200 frames/s
+            yield frames[i % 2]
+
+    stats = run_live(predictor, fast_source(), 0.2)
+    assert stats.received == 40
+    assert stats.dropped > 0
+    assert stats.processed + stats.dropped == stats.received
+    indices = [r["frame"] for r in stats.rows]
+    assert indices == sorted(indices) and indices[-1] == 39  # always the newest frame
+
+
+def test_live_mode_keeps_every_frame_when_it_keeps_up(tiny_checkpoint):
+    import threading
+
+    predictor = Predictor(tiny_checkpoint, "torch")
+    frames = _frames(1)
+    measured = threading.Event()
+
+    def paced_source():  # the next frame arrives only once the last one was measured
+        for _ in range(5):
+            yield frames[0]
+            assert measured.wait(timeout=60)
+            measured.clear()
+
+    stats = run_live(predictor, paced_source(), None, on_result=lambda *_: measured.set())
+    assert (stats.received, stats.processed, stats.dropped) == (5, 5, 0)
+
+
+def test_summary_is_median_over_frames_with_a_head():
+    rows = [{"hc_mm": v, "bpd_mm": 50.0, "ofd_mm": 60.0} for v in (170.0, 171.0, 300.0)]
+    rows.append({"hc_mm": "", "bpd_mm": "", "ofd_mm": ""})
+    s = summarize_clip(rows)
+    assert s.frames == 4 and s.frames_with_head == 3
+    assert s.hc_mm_median == 171.0 and s.hc_mm_sd == pytest.approx(np.std([170, 171, 300], ddof=1))
