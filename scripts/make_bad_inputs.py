@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "reliability"))
 
-from bad_inputs import EXPECTED, HC18_VARIANTS, make_corpus, make_hc18_variants  # noqa: E402
+from bad_inputs import EXPECTED, HC18_VARIANTS, make_corpus, make_hc18_variants
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -137,6 +137,15 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
     return value
 
 
+def _one_line(e: Exception) -> str:
+    """A parser's error in one line: YAML's has the problem, its position and a caret drawing."""
+    mark = getattr(e, "problem_mark", None)
+    problem = getattr(e, "problem", None)
+    if mark is not None and problem:
+        return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    return " ".join(str(e).split())
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
     """Defaults, then the YAML/TOML file ``path``, then ``["train.epochs=5", ...]`` overrides."""
     values: dict[str, Any] = {}
@@ -149,7 +158,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         try:
             values = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text) or {}
         except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
-            raise InputError(f"{path}: not valid {path.suffix[1:].upper()}: {e}") from None
+            kind = path.suffix[1:].upper()
+            raise InputError(f"{path}: not valid {kind}: {_one_line(e)}") from None
         if not isinstance(values, dict):
             raise InputError(f"{path}: expected a mapping of sections")
     for item in overrides or []:

@@ -39,6 +39,12 @@ EXPECTED: dict[str, str] = {
     "no_head.png": "no_head",
     "no_pixel_data.dcm": "error",
     "no_spacing.dcm": "valid",
+    "corrupt_vr.dcm": "error",
+    "unknown_transfer_syntax.dcm": "error",
+    "gif_frame_outside.gif": "error",
+    "truncated_clip.gif": "error",
+    "tiny_1x1.gif": "error",
+    "png_chunk_2gb.png": "valid",
 }
 
 #: Corpus files that are pixel-size CSVs for ``predict --pixel-csv`` (all refused but
@@ -116,6 +122,61 @@ def dicom_bytes(
     return buf.getvalue()
 
 
+def _corrupt_vr(dicom: bytes) -> bytes:
+    """PixelRepresentation (0028,0103) with VR ``ES``, which does not exist (found by fuzzing)."""
+    tag = b"\x28\x00\x03\x01US"
+    assert tag in dicom
+    return dicom.replace(tag, b"\x28\x00\x03\x01ES", 1)
+
+
+def _unknown_transfer_syntax(dicom: bytes) -> bytes:
+    """Transfer syntax UID replaced by a UID that names no transfer syntax (found by fuzzing)."""
+    uid = b"1.2.840.10008.1.2.1\x00"  # Explicit VR Little Endian, padded to even length
+    assert uid in dicom
+    return dicom.replace(uid, b"1.2.840.10008.1.1\x00\x00\x00", 1)
+
+
+def png_chunk_2gb() -> bytes:
+    """A valid PNG whose IDAT chunk declares a length of ~2 GB (found by fuzzing): OpenCV
+    allocated the 2 GB before failing; the data itself is complete, so it can be decoded."""
+    data = bytearray(_encode(".png", _frame(96, 64)))
+    i = data.index(b"IDAT") - 4
+    data[i : i + 4] = struct.pack(">I", 0x7F000000)
+    return bytes(data)
+
+
+def _pil_bytes(image: np.ndarray, fmt: str) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, fmt)
+    return buf.getvalue()
+
+
+def _gif_clip() -> bytes:
+    """A valid 3-frame 96x64 GIF clip."""
+    from PIL import Image
+
+    frames = [Image.fromarray(_frame(96, 64, seed=i)) for i in range(3)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=40)
+    return buf.getvalue()
+
+
+def _gif_frame_outside() -> bytes:
+    """:func:`_gif_clip` with its last frame placed at y = 127, outside the canvas: Pillow
+    grows the canvas for it (found by fuzzing; a larger one would be a memory bomb)."""
+    data = bytearray(_gif_clip())
+    # image descriptors: 0x2C, left, top, width, height (little-endian 16-bit)
+    starts = [
+        i
+        for i in range(len(data) - 9)
+        if data[i] == 0x2C and struct.unpack("<HH", data[i + 5 : i + 9]) == (96, 64)
+    ]
+    data[starts[-1] + 3 : starts[-1] + 5] = struct.pack("<H", 127)
+    return bytes(data)
+
+
 def _palette_png(image: np.ndarray) -> bytes:
     from PIL import Image
 
@@ -158,6 +219,12 @@ def make_corpus(folder: str | Path) -> dict[str, Path]:
         "no_head.png": _encode(".png", _no_head_frame()),
         "no_pixel_data.dcm": dicom_bytes(None),
         "no_spacing.dcm": dicom_bytes(frame),
+        "corrupt_vr.dcm": _corrupt_vr(dicom_bytes(frame)),
+        "unknown_transfer_syntax.dcm": _unknown_transfer_syntax(dicom_bytes(frame)),
+        "gif_frame_outside.gif": _gif_frame_outside(),
+        "truncated_clip.gif": _gif_clip()[:-300],
+        "tiny_1x1.gif": _pil_bytes(np.zeros((1, 1), np.uint8), "GIF"),
+        "png_chunk_2gb.png": png_chunk_2gb(),
         # pixel-size CSVs (HC18 format: filename,pixel size(mm))
         "pixels_nan.csv": b"filename,pixel size(mm)\ngood.png,nan\n",
         "pixels_negative.csv": b"filename,pixel size(mm)\ngood.png,-0.1\n",
@@ -206,26 +273,17 @@ HC18_VARIANTS: dict[str, str] = {
     "image_no_head": "ok",
 }
 
-#: The image every variant breaks: with 8 subjects and the default split (seed 0) it is the
-#: test split's only image, so ``demo --data`` and ``export --data`` read it too.
+#: The image every variant breaks by default: with 8 subjects and the default split (seed 0)
+#: it is the test split's only image, so ``demo --data`` and ``export --data`` read it too.
 TARGET = "006_HC.png"
-TARGET_ANNOTATION = "006_HC_Annotation.png"
+#: An image of the training split (``train --data`` reads only the train and validation parts).
+TRAIN_TARGET = "000_HC.png"
 
-#: The file each error variant must name in its message.
-HC18_NAMED: dict[str, str] = {
-    "image_without_csv_row": "099_HC.png",
-    "pixel_size_nan": TARGET,
-    "pixel_size_negative": TARGET,
-    "pixel_size_missing": TARGET,
-    "hc_missing": TARGET,
-    "annotation_missing": TARGET_ANNOTATION,
-    "annotation_wrong_size": TARGET_ANNOTATION,
-    "annotation_empty": TARGET_ANNOTATION,
-    "image_truncated": TARGET,
-    "image_not_an_image": TARGET,
-    "image_bomb": TARGET,
-    "image_1x1": TARGET,
-}
+
+def named_in_error(variant: str, target: str = TARGET) -> str:
+    """What the error of an ``"error"`` variant must name: the extra image for
+    ``image_without_csv_row``, else the broken image's stem (its name or its outline's)."""
+    return "099_HC.png" if variant == "image_without_csv_row" else target.removesuffix(".png")
 
 
 def _set_csv_value(root: Path, name: str, column: int, value: str | None) -> None:
@@ -242,19 +300,26 @@ def _set_csv_value(root: Path, name: str, column: int, value: str | None) -> Non
     path.write_text("\n".join(lines) + "\n")
 
 
-def make_hc18_variants(folder: str | Path, n_subjects: int = 8) -> dict[str, Path]:
+def make_hc18_variants(
+    folder: str | Path,
+    target: str = TARGET,
+    only: tuple[str, ...] | None = None,
+    n_subjects: int = 8,
+) -> dict[str, Path]:
     """Write ``folder/base`` (a clean synthetic HC18 layout, 400x270 frames) and one copy per
-    :data:`HC18_VARIANTS` entry with that one defect in :data:`TARGET` or its rows/files."""
+    :data:`HC18_VARIANTS` entry (or those in ``only``) with that one defect in ``target`` (an
+    image name such as :data:`TARGET`) or its rows/files."""
     folder = Path(folder)
     base = write_hc18_layout(folder / "base", n_subjects, seed=0)
     out = {"base": base}
-    for variant in HC18_VARIANTS:
+    for variant in only or tuple(HC18_VARIANTS):
         root = folder / variant
         if root.exists():
             shutil.rmtree(root)
         shutil.copytree(base, root)
         ts = root / "training_set"
-        image, annotation = ts / TARGET, ts / TARGET_ANNOTATION
+        image = ts / target
+        annotation = ts / target.replace("HC.png", "HC_Annotation.png")
         if variant == "image_without_csv_row":
             shutil.copy(image, ts / "099_HC.png")
             shutil.copy(annotation, ts / "099_HC_Annotation.png")
@@ -262,13 +327,13 @@ def make_hc18_variants(folder: str | Path, n_subjects: int = 8) -> dict[str, Pat
             csv = root / "training_set_pixel_size_and_HC.csv"
             csv.write_text(csv.read_text() + "098_HC.png,0.3,150.0\n")
         elif variant == "pixel_size_nan":
-            _set_csv_value(root, TARGET, 1, "nan")
+            _set_csv_value(root, target, 1, "nan")
         elif variant == "pixel_size_negative":
-            _set_csv_value(root, TARGET, 1, "-0.3")
+            _set_csv_value(root, target, 1, "-0.3")
         elif variant == "pixel_size_missing":
-            _set_csv_value(root, TARGET, 1, None)
+            _set_csv_value(root, target, 1, None)
         elif variant == "hc_missing":
-            _set_csv_value(root, TARGET, 2, None)
+            _set_csv_value(root, target, 2, None)
         elif variant == "annotation_missing":
             annotation.unlink()
         elif variant == "annotation_wrong_size":

@@ -59,6 +59,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from fetalseg.inference.evaluate import evaluate_records, summary_markdown, write_outputs
     from fetalseg.inference.predictor import Predictor
 
+    if args.limit < 0:
+        raise InputError(f"--limit {args.limit}: must be 0 (all) or a number of images")
     predictor = Predictor(args.checkpoint, args.backend)
     data_cfg = predictor.loaded.config["data"]
     records = read_records(args.data or default_data_root(), "training_set")
@@ -200,9 +202,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from fetalseg.inference.demo import hc18_frames, run_demo, synthetic_frames
     from fetalseg.inference.predictor import Predictor
 
+    if args.n < 1:
+        raise InputError(f"-n {args.n}: must be at least 1 frame")
     predictor = Predictor(args.checkpoint, args.backend)
     if args.data:
         frames = hc18_frames(args.data, predictor, args.n)
+        if not frames:
+            raise InputError(f"{args.data}: the model's test split of this folder has no images")
     else:
         frames = synthetic_frames(args.n, seed=args.seed)
     print(run_demo(predictor, frames, args.out, progress=not args.quiet))
@@ -288,6 +294,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     if not 0 < args.port < 65536:
         raise InputError(f"--port {args.port}: must be 1-65535")
+    import socket
+
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    try:  # a port in use is refused now, not after loading the model and announcing the URL
+        with socket.create_server((args.host, args.port), family=family):
+            pass
+    except OSError as e:
+        why = (e.strerror or str(e)).split(" (while attempting")[0]
+        raise InputError(f"--port {args.port}: cannot listen on {args.host} ({why})") from None
     app = create_app(Predictor(args.checkpoint, args.backend, args.threads))
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(
@@ -465,6 +480,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except InputError as e:
         print(f"fetalseg {args.command}: error: {e}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as e:  # a path given (e.g. --out naming a file) that cannot be written or read
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"fetalseg {args.command}: error: {where}{e.strerror or e}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print(f"fetalseg {args.command}: interrupted", file=sys.stderr)

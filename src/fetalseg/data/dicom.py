@@ -200,8 +200,17 @@ def decode_dicom(data: bytes, name: str = "image", max_frames: int = MAX_FRAMES)
 
     Raises :class:`InputError` (naming ``name``) for anything that is not a decodable image:
     not DICOM, no pixel data, frames too large or too many, a compressed transfer syntax with
-    no decoder installed.
+    no decoder installed, a corrupt element.
     """
+    try:
+        return _decode_dicom(data, name, max_frames)
+    except InputError:
+        raise
+    except Exception as e:  # pydicom parses elements lazily: a corrupt one fails where it is read
+        raise InputError(f"{name}: not a readable DICOM file ({type(e).__name__})") from None
+
+
+def _decode_dicom(data: bytes, name: str, max_frames: int) -> DicomImage:
     import pydicom
 
     if not is_dicom(data):

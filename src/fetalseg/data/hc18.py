@@ -21,6 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fetalseg.data.io import read_image
 from fetalseg.errors import InputError
 
 _IMAGE_RE = re.compile(r"^(?P<subject>\d+)(?:_(?P<k>\d+))?_?HC\.png$", re.IGNORECASE)
@@ -63,7 +64,14 @@ def _read_csv(path: Path) -> dict[str, list[str]]:
     return {r[0].strip(): [c.strip() for c in r[1:]] for r in rows[1:] if r and r[0].strip()}
 
 
+def _cell(row: list[str], i: int) -> str:
+    """Value ``i`` of a CSV row after the file name; ``""`` where the row is too short."""
+    return row[i] if i < len(row) else ""
+
+
 def _positive_float(value: str, where: str) -> float:
+    if not value:
+        raise InputError(f"{where}: missing in the CSV")
     try:
         x = float(value)
     except ValueError:
@@ -91,10 +99,10 @@ def read_records(root: str | Path, split: str = "training_set") -> list[Record]:
         row = table.get(image.name)
         if row is None:
             raise InputError(f"{image}: no row in the pixel-size CSV")
-        pixel = _positive_float(row[0], f"{image.name} pixel size")
+        pixel = _positive_float(_cell(row, 0), f"{image.name} pixel size")
         hc = annotation = None
         if labelled:
-            hc = _positive_float(row[1], f"{image.name} head circumference")
+            hc = _positive_float(_cell(row, 1), f"{image.name} head circumference")
             annotation = image.with_name(image.stem + "_Annotation.png")
             if not annotation.is_file():
                 raise InputError(f"{image}: annotation {annotation.name} is missing")
@@ -105,14 +113,13 @@ def read_records(root: str | Path, split: str = "training_set") -> list[Record]:
 
 
 def read_gray(path: str | Path) -> np.ndarray:
-    """Decode an image file to ``(H, W) uint8``; :class:`InputError` if it is not an image."""
-    data = np.fromfile(str(path), dtype=np.uint8) if Path(path).is_file() else None
-    if data is None:
-        raise InputError(f"{path}: no such file")
-    img = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
-    if img is None:
-        raise InputError(f"{path}: not a readable image")
-    return img
+    """Decode an image file to ``(H, W) uint8``; :class:`InputError` if it is not an image.
+
+    Through :func:`fetalseg.data.io.read_image`: the size is checked before the pixels are
+    decoded (a decompression bomb in a data folder is refused, not decoded). Any size from 1x1
+    up is read (an outline of the wrong size is reported against its image by the caller).
+    """
+    return read_image(path, min_side=1)
 
 
 def fit_outline_ellipse(

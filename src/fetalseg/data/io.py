@@ -20,31 +20,51 @@ MAX_PIXELS = 40_000_000
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 
-def decode_image(data: bytes, name: str = "image") -> np.ndarray:
+def decode_image(data: bytes, name: str = "image", min_side: int = 32) -> np.ndarray:
     """Decode encoded image bytes to ``(H, W) uint8`` grayscale; :class:`InputError` otherwise.
 
     The header is read first (Pillow, lazily) so an oversized image is refused before its
-    pixels are decoded. 16-bit images are scaled to 8 bits; alpha is dropped; colour and
-    palette images are converted to luminance.
+    pixels are decoded (and one with a side below ``min_side``). 16-bit images are scaled to
+    8 bits; alpha is dropped; colour and palette images are converted to luminance.
     """
     from PIL import Image
 
     if not data:
         raise InputError(f"{name}: empty file")
+    if data[128:132] == b"DICM":  # DICOM (fetalseg.data.dicom) is read by the web app only
+        raise InputError(f"{name}: a DICOM file; this reads PNG, JPEG, BMP and TIFF images")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as im:
                 w, h = im.size
+                fmt = im.format
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise InputError(f"{name}: image too large to decode safely") from None
     except Exception:
         raise InputError(f"{name}: not a readable image (unknown or corrupt format)") from None
-    check_size(w, h, name)
-    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    check_size(w, h, name, min_side)
+    # OpenCV trusts a PNG's chunk lengths: a 5 KB file declaring a 2 GB chunk makes it allocate
+    # 2 GB, and a file cut short makes libpng print to the process's stderr. Such PNGs go to
+    # Pillow, which reads what is there (and refuses a truncated image quietly).
+    arr = None
+    if fmt != "PNG" or _png_chunks_fit(data):
+        arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     if arr is None:
         arr = _decode_with_pillow(data, name)
     return to_gray_uint8(arr, name)
+
+
+def _png_chunks_fit(data: bytes) -> bool:
+    """Whether a PNG's chunks, by their declared lengths, lie within ``data`` up to IEND."""
+    pos = 8
+    while pos + 12 <= len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        pos += 12 + length
+        if kind == b"IEND":
+            return pos <= len(data)
+    return False
 
 
 def _decode_with_pillow(data: bytes, name: str) -> np.ndarray:
@@ -61,9 +81,11 @@ def _decode_with_pillow(data: bytes, name: str) -> np.ndarray:
     return arr[..., ::-1] if arr.ndim == 3 else arr  # RGB -> BGR like OpenCV
 
 
-def check_size(width: int, height: int, name: str = "image") -> None:
-    if width < 32 or height < 32:
-        raise InputError(f"{name}: image is {width}x{height}; at least 32x32 is needed")
+def check_size(width: int, height: int, name: str = "image", min_side: int = 32) -> None:
+    if width < min_side or height < min_side:
+        raise InputError(
+            f"{name}: image is {width}x{height}; at least {min_side}x{min_side} is needed"
+        )
     if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
         raise InputError(
             f"{name}: image is {width}x{height}; the limit is {MAX_SIDE} per side and "
@@ -92,7 +114,7 @@ def to_gray_uint8(arr: np.ndarray, name: str = "image") -> np.ndarray:
     )
 
 
-def read_image(path: str | Path) -> np.ndarray:
+def read_image(path: str | Path, min_side: int = 32) -> np.ndarray:
     """Read an image file to ``(H, W) uint8``; errors name the file."""
     path = Path(path)
     try:
@@ -101,7 +123,7 @@ def read_image(path: str | Path) -> np.ndarray:
         raise InputError(f"{path}: no such file") from None
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
-    return decode_image(data, str(path))
+    return decode_image(data, str(path), min_side)
 
 
 def list_images(folder: str | Path) -> list[Path]:

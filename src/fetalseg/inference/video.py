@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from fetalseg.data.io import list_images, read_image, to_gray_uint8
+from fetalseg.data.io import check_size, list_images, read_image, to_gray_uint8
 from fetalseg.errors import InputError
 from fetalseg.inference.overlay import draw_overlay, measurement_lines
 from fetalseg.inference.predictor import Prediction, Predictor
@@ -61,6 +61,7 @@ def read_clip(path: str | Path) -> tuple[Iterator[np.ndarray], float, int]:
     def frames() -> Iterator[np.ndarray]:
         try:
             for frame in container.decode(stream):
+                check_size(frame.width, frame.height, str(path))
                 yield to_gray_uint8(frame.to_ndarray(format="gray"), str(path))
         except av.error.FFmpegError as e:
             raise InputError(f"{path}: video is corrupt after some frames ({e})") from None
@@ -82,11 +83,21 @@ def _read_gif(path: Path) -> tuple[Iterator[np.ndarray], float, int]:
         raise InputError(f"{path}: no such file") from None
     except Exception:
         raise InputError(f"{path}: not a readable GIF") from None
+    size = im.size
+    check_size(*size, str(path))
 
     def frames() -> Iterator[np.ndarray]:
         with im:
-            for frame in ImageSequence.Iterator(im):
-                yield to_gray_uint8(np.asarray(frame.convert("L")), str(path))
+            try:
+                for frame in ImageSequence.Iterator(im):
+                    if frame.size != size:  # checked before its pixels are decoded
+                        w, h = frame.size
+                        raise InputError(f"{path}: a frame is {w}x{h}, not {size[0]}x{size[1]}")
+                    yield to_gray_uint8(np.asarray(frame.convert("L")), str(path))
+            except InputError:
+                raise
+            except Exception as e:  # Pillow decodes lazily: a corrupt frame fails here
+                raise InputError(f"{path}: GIF is corrupt after some frames ({e})") from None
 
     return frames(), 1000.0 / max(duration_ms, 1.0), count
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import math
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -29,9 +31,11 @@ from tqdm import tqdm
 
 from fetalseg.config import RunConfig, from_dict, save_config, to_dict
 from fetalseg.data.dataset import CachedSet, cache_records, iterate_batches
+from fetalseg.errors import InputError
 from fetalseg.losses.dice import DeepSupervisionDiceLoss
 from fetalseg.metrics.segmentation import overlap_metrics
-from fetalseg.models import build_model
+from fetalseg.models import MODELS, build_model
+from fetalseg.models.bisenet import OUTPUT_STRIDE
 from fetalseg.training.checkpoint import load_checkpoint, save_atomic
 from fetalseg.training.hardware import pick_device, use_bf16
 
@@ -79,6 +83,37 @@ def lr_factor(epoch: int, cfg_train) -> float:
         return 1.0
     steps = 1 + (epoch - cfg_train.lr_decay_start) // cfg_train.lr_decay_every
     return cfg_train.lr_decay_factor**steps
+
+
+def check_config(cfg: RunConfig) -> None:
+    """Refuse values training cannot run with (:class:`InputError` naming the key), before any
+    data is read. Input sizes are checked against the model's stride in :func:`train`."""
+    d, t = cfg.data, cfg.train
+    rules = [
+        ("model.name", cfg.model.name.lower() in MODELS, "one of " + ", ".join(sorted(MODELS))),
+        ("model.in_channels", cfg.model.in_channels in (1, 3), "1 or 3"),
+        ("data.width", d.width >= 32, "at least 32"),
+        ("data.height", d.height >= 32, "at least 32"),
+        ("data.synthetic", d.synthetic == 0 or d.synthetic >= 4, "0 (HC18) or at least 4"),
+        (
+            "data.fractions",
+            all(f >= 0 for f in d.fractions) and sum(d.fractions) > 0,
+            "non-negative with a positive sum",
+        ),
+        ("train.epochs", t.epochs >= 1, "at least 1"),
+        ("train.batch_size", t.batch_size >= 2, "at least 2 (BatchNorm needs 2 samples)"),
+        ("train.lr", math.isfinite(t.lr) and t.lr > 0, "a positive number"),
+        ("train.lr_decay_every", t.lr_decay_every >= 1, "at least 1"),
+        ("train.lr_decay_factor", t.lr_decay_factor > 0, "positive"),
+        ("train.precision", t.precision in ("auto", "bf16", "fp32"), "auto, bf16 or fp32"),
+        ("train.max_steps_per_epoch", t.max_steps_per_epoch >= 0, "0 (all) or more"),
+        ("train.threads", t.threads >= 0, "0 (default) or more"),
+    ]
+    for key, ok, expected in rules:
+        if not ok:
+            section, name = key.split(".")
+            value = getattr(getattr(cfg, section), name)
+            raise InputError(f"config {key} = {value!r}: must be {expected}")
 
 
 def _rank_world() -> tuple[int, int]:
@@ -164,6 +199,7 @@ def train(
         cfg = from_dict(RunConfig, ckpt["config"])
     if epochs is not None:
         cfg.train.epochs = epochs
+    check_config(cfg)
     t = cfg.train
     if t.threads > 0:
         torch.set_num_threads(t.threads)
@@ -178,10 +214,22 @@ def train(
     bf16 = use_bf16(t.precision, device)
     memory_format = torch.channels_last if t.channels_last else torch.contiguous_format
 
+    # The model is built before the data is read (no RNG is drawn in between), so that a size
+    # it cannot take is refused at once.
+    model = build_model(cfg.model.name, in_channels=cfg.model.in_channels)
+    stride = getattr(model, "stride", OUTPUT_STRIDE)
+    if cfg.data.width % stride or cfg.data.height % stride:
+        raise InputError(
+            f"config data.width x data.height = {cfg.data.width}x{cfg.data.height}: "
+            f"must be multiples of {stride} for model {cfg.model.name!r}"
+        )
     splits = load_splits(cfg, progress=progress and rank == 0)
     if len(splits.train) < 2 * world:
-        raise ValueError(f"need at least {2 * world} training images, got {len(splits.train)}")
-    model = build_model(cfg.model.name, in_channels=cfg.model.in_channels)
+        raise InputError(f"need at least {2 * world} training images, got {len(splits.train)}")
+    if len(splits.val) == 0:
+        raise InputError(
+            f"config data.fractions = {tuple(cfg.data.fractions)}: the validation split is empty"
+        )
     model.to(device=device, memory_format=memory_format)
     optimizer = torch.optim.Adam(model.parameters(), lr=t.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: lr_factor(e, t))
@@ -203,6 +251,12 @@ def train(
     if rank == 0:
         run_dir.mkdir(parents=True, exist_ok=True)
         save_config(cfg, run_dir / "config.yaml")
+        # A kill after an epoch's log row but before its checkpoint leaves a row the checkpoint
+        # does not hold: drop it (the epoch is trained again), so the log never repeats an epoch.
+        _truncate_log(run_dir / "log.csv", start_epoch)
+        for name in (last_path.name, best_path.name):  # temporaries of saves that were killed
+            for stale in run_dir.glob(f".{name}.*.tmp"):
+                stale.unlink(missing_ok=True)
     batch = t.batch_size
     epochs_run = 0
     for epoch in range(start_epoch, t.epochs):
@@ -214,7 +268,7 @@ def train(
         if t.max_steps_per_epoch:
             steps = min(steps, t.max_steps_per_epoch)
         if steps == 0:
-            raise ValueError(f"batch size {batch} exceeds the {len(shard)} images per rank")
+            raise InputError(f"batch size {batch} exceeds the {len(shard)} images per rank")
         ddp_model.train()
         losses, seen, t0 = [], 0, time.perf_counter()
         bar = tqdm(
@@ -279,9 +333,11 @@ def train(
                 "val_dsc": val_dsc,
                 "config": to_dict(cfg),
             }
-            save_atomic(state, last_path)
+            # best before last: a kill in between leaves last.pt at the previous epoch, which
+            # is trained again and (exact resume) reaches the same best.pt.
             if improved:
                 save_atomic(state, best_path)
+            save_atomic(state, last_path)
             _plot_log(run_dir / "log.csv", run_dir / "curves.png")
             if progress:
                 tqdm.write(
@@ -300,6 +356,35 @@ def _append_log(path: Path, row: dict[str, Any]) -> None:
         if new:
             writer.writeheader()
         writer.writerow(row)
+
+
+def _truncate_log(path: Path, epochs_done: int) -> None:
+    """Keep the header and the rows of epochs ``1..epochs_done``; drop later rows and a
+    half-written last line (a killed write). Replaced atomically; removed if the header itself
+    is incomplete."""
+    if not path.exists():
+        return
+    with path.open(newline="") as f:
+        lines = f.readlines()
+    if not lines or lines[0] not in (",".join(LOG_FIELDS) + "\r\n", ",".join(LOG_FIELDS) + "\n"):
+        path.unlink()
+        return
+    keep = lines[:1]
+    for line in lines[1:]:
+        cells = line.rstrip("\r\n").split(",")
+        if not line.endswith("\n") or len(cells) != len(LOG_FIELDS):
+            break
+        try:
+            if int(float(cells[0])) > epochs_done:
+                break
+        except ValueError:
+            break
+        keep.append(line)
+    if keep != lines:
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("w", newline="") as f:
+            f.writelines(keep)
+        os.replace(tmp, path)
 
 
 def read_log(path: str | Path) -> list[dict[str, float]]:

@@ -79,7 +79,16 @@ def _decode_gif(data: bytes, name: str, max_frames: int) -> Upload | None:
                 if n * w * h > MAX_TOTAL_PIXELS:
                     raise InputError(f"{name}: {n} frames of {w}x{h} are too many pixels")
                 duration = im.info.get("duration")
-                frames = [np.asarray(f.convert("L")) for f in ImageSequence.Iterator(im)]
+                frames = []
+                for f in ImageSequence.Iterator(im):
+                    # A frame reaching outside the first one's size would grow the canvas (and
+                    # the memory) past the checks above: refused before its pixels are decoded.
+                    if f.size != (w, h):
+                        raise InputError(
+                            f"{name}: frame {len(frames) + 1} is {f.size[0]}x{f.size[1]}, "
+                            f"larger than the clip's {w}x{h}"
+                        )
+                    frames.append(np.asarray(f.convert("L")))
     except InputError:
         raise
     except Exception:
