@@ -45,5 +45,11 @@ def test_export_onnx_and_int8_predictors_agree(tiny_checkpoint, tmp_path, capsys
 def test_onnx_file_cannot_run_on_torch_backend(tiny_checkpoint, tmp_path, capsys):
     out = tmp_path / "m.onnx"
     assert main(["export", "--checkpoint", str(tiny_checkpoint), "--out", str(out)]) == 0
-    assert main(["predict", ".", "--checkpoint", str(out), "--backend", "torch"]) == 2
+    import cv2
+
+    from fetalseg.data.synthetic import synthetic_frame
+
+    frame = tmp_path / "f.png"
+    cv2.imwrite(str(frame), synthetic_frame(rng=0)[0])
+    assert main(["predict", str(frame), "--checkpoint", str(out), "--backend", "torch"]) == 2
     assert "needs backend onnx" in capsys.readouterr().err
