@@ -102,7 +102,7 @@ def run_demo(
         f"mean HC abs error {np.mean(errs):.2f} mm (max {np.max(errs):.2f} mm)",
         f"end-to-end {1 / np.mean(seconds):.1f} frames/s on this CPU "
         f"({np.mean(seconds) * 1000:.1f} ms/frame: {stage})",
-        f"model: {predictor.loaded.source.name}",
+        f"model: {predictor.loaded.source.name}, backend {predictor.backend}",
     ]
     report = "\n".join(["# fetalseg demo", "", *summary, "", *lines, ""])
     (out / "report.md").write_text(report)
