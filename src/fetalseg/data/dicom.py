@@ -276,11 +276,6 @@ def _decode_dicom(data: bytes, name: str, max_frames: int) -> DicomImage:
 
 def read_dicom(path: str | Path, max_frames: int = MAX_FRAMES) -> DicomImage:
     """Read a DICOM file; errors name the file."""
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
-    return decode_dicom(data, str(path), max_frames)
+    from fetalseg.data.io import read_file_bytes
+
+    return decode_dicom(read_file_bytes(path), str(path), max_frames)

@@ -114,16 +114,19 @@ def to_gray_uint8(arr: np.ndarray, name: str = "image") -> np.ndarray:
     )
 
 
-def read_image(path: str | Path, min_side: int = 32) -> np.ndarray:
-    """Read an image file to ``(H, W) uint8``; errors name the file."""
-    path = Path(path)
+def read_file_bytes(path: str | Path) -> bytes:
+    """A file's bytes; a missing or unreadable file is an :class:`InputError` naming it."""
     try:
-        data = path.read_bytes()
+        return Path(path).read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
-    return decode_image(data, str(path), min_side)
+
+
+def read_image(path: str | Path, min_side: int = 32) -> np.ndarray:
+    """Read an image file to ``(H, W) uint8``; errors name the file."""
+    return decode_image(read_file_bytes(path), str(path), min_side)
 
 
 def list_images(folder: str | Path) -> list[Path]:
