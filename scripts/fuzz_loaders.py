@@ -38,6 +38,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fetalseg.data.dicom import encode_ultrasound_dicom
 from fetalseg.errors import InputError
 from fetalseg.web.uploads import decode_upload
 
@@ -72,47 +73,7 @@ def _pil(image: np.ndarray, fmt: str, **kw) -> bytes:
 
 
 def _dicom(frames: np.ndarray) -> bytes:
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.sequence import Sequence
-    from pydicom.uid import (
-        ExplicitVRLittleEndian,
-        UltrasoundImageStorage,
-        UltrasoundMultiFrameImageStorage,
-        generate_uid,
-    )
-
-    multi = frames.ndim == 3
-    sop = UltrasoundMultiFrameImageStorage if multi else UltrasoundImageStorage
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = sop, meta.MediaStorageSOPInstanceUID
-    ds.Modality = "US"
-    ds.Rows, ds.Columns = frames.shape[-2:]
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated = ds.BitsStored = 8
-    ds.HighBit = 7
-    ds.PixelRepresentation = 0
-    if multi:
-        ds.NumberOfFrames = frames.shape[0]
-        ds.FrameTime = 40.0
-    ds.PixelData = np.ascontiguousarray(frames).tobytes()
-    region = Dataset()
-    region.RegionSpatialFormat = 1
-    region.RegionDataType = 1
-    region.RegionLocationMinX0 = region.RegionLocationMinY0 = 0
-    region.RegionLocationMaxX1, region.RegionLocationMaxY1 = ds.Columns - 1, ds.Rows - 1
-    region.PhysicalUnitsXDirection = region.PhysicalUnitsYDirection = 3
-    region.PhysicalDeltaX = region.PhysicalDeltaY = 0.015
-    ds.SequenceOfUltrasoundRegions = Sequence([region])
-    ds.PixelSpacing = [0.15, 0.15]
-    buf = io.BytesIO()
-    ds.save_as(buf, enforce_file_format=True)
-    return buf.getvalue()
+    return encode_ultrasound_dicom(frames, region_cm=(0.015, 0.015), pixel_spacing=[0.15, 0.15])
 
 
 def make_seeds() -> dict[str, bytes]:

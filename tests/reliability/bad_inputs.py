@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fetalseg.data.dicom import encode_ultrasound_dicom
 from fetalseg.data.synthetic import synthetic_frame, write_hc18_layout
 
 #: What each image-like corpus file must give: ``"error"`` (refused, named in the message),
@@ -95,31 +96,7 @@ def dicom_bytes(
     frame: np.ndarray | None, pixel_spacing: list[float] | None = None, rows_cols=(540, 800)
 ) -> bytes:
     """An ultrasound DICOM (MONOCHROME2, 8 bit); ``frame=None``: no pixel data at all."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, UltrasoundImageStorage, generate_uid
-
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UltrasoundImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = UltrasoundImageStorage
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.Modality = "US"
-    ds.Rows, ds.Columns = frame.shape if frame is not None else rows_cols
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated = ds.BitsStored = 8
-    ds.HighBit = 7
-    ds.PixelRepresentation = 0
-    if frame is not None:
-        ds.PixelData = np.ascontiguousarray(frame, np.uint8).tobytes()
-    if pixel_spacing is not None:
-        ds.PixelSpacing = pixel_spacing
-    buf = io.BytesIO()
-    ds.save_as(buf, enforce_file_format=True)
-    return buf.getvalue()
+    return encode_ultrasound_dicom(frame, None, pixel_spacing, rows_cols)
 
 
 def _corrupt_vr(dicom: bytes) -> bytes:

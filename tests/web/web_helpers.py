@@ -8,6 +8,8 @@ import io
 import cv2
 import numpy as np
 
+from fetalseg.data.dicom import encode_ultrasound_dicom
+
 
 def oracle_logits(x: np.ndarray) -> np.ndarray:
     """Stand-in network output: a head-sized ellipse at the network size, whatever the input
@@ -47,47 +49,4 @@ def dicom_bytes(
     pixel_spacing: list[float] | None = None,
 ) -> bytes:
     """An ultrasound DICOM file: ``frames`` is (H, W) or (N, H, W) uint8 MONOCHROME2."""
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.sequence import Sequence
-    from pydicom.uid import (
-        ExplicitVRLittleEndian,
-        UltrasoundImageStorage,
-        UltrasoundMultiFrameImageStorage,
-        generate_uid,
-    )
-
-    multi = frames.ndim == 3
-    sop = UltrasoundMultiFrameImageStorage if multi else UltrasoundImageStorage
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = sop
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.Modality = "US"
-    ds.Rows, ds.Columns = frames.shape[-2:]
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated = ds.BitsStored = 8
-    ds.HighBit = 7
-    ds.PixelRepresentation = 0
-    if multi:
-        ds.NumberOfFrames = frames.shape[0]
-        ds.FrameTime = 40.0
-    ds.PixelData = np.ascontiguousarray(frames, np.uint8).tobytes()
-    if region_cm is not None:
-        r = Dataset()
-        r.RegionSpatialFormat = 1
-        r.RegionDataType = 1
-        r.RegionLocationMinX0, r.RegionLocationMinY0 = 0, 0
-        r.RegionLocationMaxX1, r.RegionLocationMaxY1 = ds.Columns - 1, ds.Rows - 1
-        r.PhysicalUnitsXDirection = r.PhysicalUnitsYDirection = 3
-        r.PhysicalDeltaX, r.PhysicalDeltaY = region_cm
-        ds.SequenceOfUltrasoundRegions = Sequence([r])
-    if pixel_spacing is not None:
-        ds.PixelSpacing = pixel_spacing
-    buf = io.BytesIO()
-    ds.save_as(buf, enforce_file_format=True)
-    return buf.getvalue()
+    return encode_ultrasound_dicom(frames, region_cm, pixel_spacing)

@@ -279,3 +279,63 @@ def read_dicom(path: str | Path, max_frames: int = MAX_FRAMES) -> DicomImage:
     from fetalseg.data.io import read_file_bytes
 
     return decode_dicom(read_file_bytes(path), str(path), max_frames)
+
+
+def encode_ultrasound_dicom(
+    frames: np.ndarray | None,
+    region_cm: tuple[float, float] | None = None,
+    pixel_spacing: list[float] | None = None,
+    rows_cols: tuple[int, int] = (540, 800),
+) -> bytes:
+    """A minimal ultrasound DICOM file (8-bit MONOCHROME2, explicit VR little endian).
+
+    ``frames``: ``(H, W)`` or ``(N, H, W)`` uint8 (a clip), or ``None`` for a file without pixel
+    data of size ``rows_cols``. ``region_cm``: one 2D ultrasound region over the whole frame
+    with ``(PhysicalDeltaX, PhysicalDeltaY)`` in cm; ``pixel_spacing``: ``[row, col]`` mm. For
+    tests, demos and fuzzing seeds: nothing patient-related is written.
+    """
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.sequence import Sequence
+    from pydicom.uid import (
+        ExplicitVRLittleEndian,
+        UltrasoundImageStorage,
+        UltrasoundMultiFrameImageStorage,
+        generate_uid,
+    )
+
+    multi = frames is not None and frames.ndim == 3
+    sop = UltrasoundMultiFrameImageStorage if multi else UltrasoundImageStorage
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = sop
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality = "US"
+    ds.Rows, ds.Columns = frames.shape[-2:] if frames is not None else rows_cols
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit = 7
+    ds.PixelRepresentation = 0
+    if multi:
+        ds.NumberOfFrames = frames.shape[0]  # type: ignore[union-attr]
+        ds.FrameTime = 40.0
+    if frames is not None:
+        ds.PixelData = np.ascontiguousarray(frames, np.uint8).tobytes()
+    if region_cm is not None:
+        r = Dataset()
+        r.RegionSpatialFormat = 1
+        r.RegionDataType = 1
+        r.RegionLocationMinX0, r.RegionLocationMinY0 = 0, 0
+        r.RegionLocationMaxX1, r.RegionLocationMaxY1 = ds.Columns - 1, ds.Rows - 1
+        r.PhysicalUnitsXDirection = r.PhysicalUnitsYDirection = 3
+        r.PhysicalDeltaX, r.PhysicalDeltaY = region_cm
+        ds.SequenceOfUltrasoundRegions = Sequence([r])
+    if pixel_spacing is not None:
+        ds.PixelSpacing = pixel_spacing
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
