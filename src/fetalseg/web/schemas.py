@@ -19,11 +19,11 @@ class PixelSize(BaseModel):
     y: float = Field(description="mm per pixel along y (rows)")
 
 
-class FrameResult(BaseModel):
-    """One frame. ``*_mm`` and ``ga_weeks`` are null when the pixel size is unknown (never
-    invented); ``*_px`` are set whenever a head was found."""
+class HeadBiometry(BaseModel):
+    """Status and head measurements shared by a frame and a clip summary. ``*_mm`` and
+    ``ga_weeks`` are null when the pixel size is unknown (never invented); ``*_px`` are set
+    whenever a head was found."""
 
-    frame: int
     status: Literal["ok", "no_head", "out_of_range"]
     message: str
     hc_mm: float | None
@@ -33,6 +33,12 @@ class FrameResult(BaseModel):
     hc_px: float | None
     bpd_px: float | None
     ofd_px: float | None
+
+
+class FrameResult(HeadBiometry):
+    """One frame, with its ellipse in px."""
+
+    frame: int
     center_x_px: float | None
     center_y_px: float | None
     semi_axis_a_px: float | None
@@ -40,22 +46,13 @@ class FrameResult(BaseModel):
     angle_px_rad: float | None = Field(description="major axis from +x towards +y (down)")
 
 
-class ClipSummary(BaseModel):
+class ClipSummary(HeadBiometry):
     """Clip (multi-frame) summary over the frames with a head: medians, GA from the median HC,
     and the spread of HC in ``spread_unit``."""
 
     n_frames: int
     frames_with_head: int
     key_frame: int | None = Field(description="frame whose HC is closest to the median")
-    status: Literal["ok", "no_head", "out_of_range"]
-    message: str
-    hc_mm: float | None
-    bpd_mm: float | None
-    ofd_mm: float | None
-    ga_weeks: float | None
-    hc_px: float | None
-    bpd_px: float | None
-    ofd_px: float | None
     spread_unit: Literal["mm", "px"]
     hc_min: float | None
     hc_max: float | None
