@@ -137,15 +137,7 @@ def predict_one(
     fit = m if m is not None else measure_head(pred.mask, 1.0)  # px fields are the same
     # Without a pixel size there is no GA to be out of range: a found head is simply "ok".
     row["status"] = fit.status.value if m is not None or not fit.found else "ok"
-    ellipse = None
     if fit.found:
-        ellipse = (
-            fit.center_x_px,
-            fit.center_y_px,
-            fit.semi_axis_a_px,
-            fit.semi_axis_b_px,
-            fit.angle_px_rad,
-        )
         row.update(
             hc_px=ramanujan_perimeter(fit.semi_axis_a_px, fit.semi_axis_b_px),
             center_x_px=fit.center_x_px,
@@ -163,7 +155,7 @@ def predict_one(
     else:
         row["message"] = "pixel size unknown: measured in px only" if fit.found else fit.message
     lines = measurement_lines(m, row["hc_px"] or None)  # type: ignore[arg-type]
-    overlay = draw_overlay(image, pred.mask, ellipse, lines)
+    overlay = draw_overlay(image, pred.mask, fit.ellipse_px, lines)
     cv2.imwrite(str(out / "overlays" / f"{path.stem}.png"), overlay)
     if save_mask:
         cv2.imwrite(str(out / "masks" / f"{path.stem}.png"), (pred.mask * 255).astype(np.uint8))

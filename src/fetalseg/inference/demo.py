@@ -80,16 +80,7 @@ def run_demo(
         dscs.append(dsc)
         err = abs(m.hc_mm - f.hc_mm) if m.hc_mm is not None else f.hc_mm
         errs.append(err)
-        ellipse = None
-        if m.found:
-            ellipse = (
-                m.center_x_px,
-                m.center_y_px,
-                m.semi_axis_a_px,
-                m.semi_axis_b_px,
-                m.angle_px_rad,
-            )
-        overlay = draw_overlay(f.image, pred.mask, ellipse, measurement_lines(m))
+        overlay = draw_overlay(f.image, pred.mask, m.ellipse_px, measurement_lines(m))
         cv2.imwrite(str(out / "overlays" / f"{f.name}.png"), overlay)
         lines.append(
             f"| {f.name} | {dsc * 100:.1f} | {f.hc_mm:.1f} | {_fmt(m.hc_mm)} | {err:.2f} | "

@@ -7,7 +7,7 @@ import math
 import cv2
 import numpy as np
 
-from fetalseg.biometry import Measurement
+from fetalseg.biometry import Ellipse, Measurement
 
 CONTOUR = (0, 0, 255)  # BGR red: what the network segmented
 ELLIPSE = (0, 255, 0)  # green: the fitted ellipse HC is measured on
@@ -30,12 +30,12 @@ def measurement_lines(m: Measurement | None, hc_px: float | None = None) -> list
 def draw_overlay(
     image: np.ndarray,
     mask: np.ndarray,
-    ellipse_px: tuple[float, float, float, float, float] | None,
+    ellipse_px: Ellipse | None,
     lines: list[str],
 ) -> np.ndarray:
     """``(H, W) uint8`` frame -> ``(H, W, 3) uint8`` BGR overlay.
 
-    ``ellipse_px = (cx, cy, a, b, angle_rad)`` in the frame's pixels (a: semi-major).
+    ``ellipse_px``: the head ellipse in the frame's pixels (``Measurement.ellipse_px``).
     """
     out = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     scale = max(image.shape) / 800
@@ -43,7 +43,8 @@ def draw_overlay(
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     cv2.drawContours(out, contours, -1, CONTOUR, thick)
     if ellipse_px is not None:
-        cx, cy, a, b, angle = ellipse_px
+        e = ellipse_px
+        cx, cy, a, b, angle = e.center_x, e.center_y, e.a, e.b, e.angle_rad
         cv2.ellipse(
             out, ((cx, cy), (2 * a, 2 * b), math.degrees(angle)), ELLIPSE, thick, cv2.LINE_AA
         )

@@ -154,9 +154,7 @@ def _frame_row(i: int, t: float, pred: Prediction) -> dict[str, object]:
 
 def _annotate(frame: np.ndarray, pred: Prediction) -> np.ndarray:
     m = pred.measurement
-    ellipse = None
-    if m is not None and m.found:
-        ellipse = (m.center_x_px, m.center_y_px, m.semi_axis_a_px, m.semi_axis_b_px, m.angle_px_rad)
+    ellipse = m.ellipse_px if m is not None else None
     return draw_overlay(frame, pred.mask, ellipse, measurement_lines(m))  # type: ignore[arg-type]
 
 

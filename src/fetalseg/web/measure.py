@@ -34,7 +34,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from fetalseg.biometry import Measurement, gestational_age_weeks, measure_head
+from fetalseg.biometry import Ellipse, Measurement, gestational_age_weeks, measure_head
 from fetalseg.inference.overlay import draw_overlay, measurement_lines
 from fetalseg.inference.predictor import Prediction, Predictor
 from fetalseg.web.uploads import Upload
@@ -246,7 +246,7 @@ def overlay_png(
     """The frame with the head contour, ellipse and axes and the numbers, as PNG bytes."""
     ellipse = None
     if row["hc_px"] is not None:
-        ellipse = (
+        ellipse = Ellipse(
             row["center_x_px"],
             row["center_y_px"],
             row["semi_axis_a_px"],
