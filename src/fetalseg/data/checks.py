@@ -28,7 +28,12 @@ from tqdm import tqdm
 
 from fetalseg.biometry import measure_head
 from fetalseg.biometry.ellipse import ramanujan_perimeter
-from fetalseg.data.hc18 import Record, fill_outline, fit_outline_ellipse, read_gray
+from fetalseg.data.hc18 import (
+    Record,
+    fill_outline,
+    fit_outline_ellipse,
+    read_image_and_outline,
+)
 from fetalseg.errors import InputError
 
 __all__ = [
@@ -72,13 +77,7 @@ def check_record(record: Record) -> AnnotationCheck:
     annotation or HC, or its files are unreadable or of different sizes."""
     if record.annotation is None or record.hc_mm is None:
         raise InputError(f"{record.image}: not labelled (no annotation or HC)")
-    image = read_gray(record.image)
-    outline = read_gray(record.annotation)
-    if outline.shape != image.shape:
-        raise InputError(
-            f"{record.annotation}: size {outline.shape[1]}x{outline.shape[0]} differs from "
-            f"its image's {image.shape[1]}x{image.shape[0]}"
-        )
+    image, outline = read_image_and_outline(record)
     try:
         _, (d1, d2), _ = fit_outline_ellipse(outline)
         mask = fill_outline(outline)

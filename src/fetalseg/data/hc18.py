@@ -157,8 +157,9 @@ def fill_outline(outline: np.ndarray) -> np.ndarray:
     return mask
 
 
-def load_pair(record: Record) -> tuple[np.ndarray, np.ndarray]:
-    """``(image, mask)``: ``(H, W) uint8`` image and its filled ``{0, 1}`` head mask."""
+def read_image_and_outline(record: Record) -> tuple[np.ndarray, np.ndarray]:
+    """``(image, outline)``, both ``(H, W) uint8``; :class:`InputError` naming the file if the
+    record has no annotation or the two differ in size."""
     image = read_gray(record.image)
     if record.annotation is None:
         raise InputError(f"{record.image}: has no annotation")
@@ -168,6 +169,12 @@ def load_pair(record: Record) -> tuple[np.ndarray, np.ndarray]:
             f"{record.annotation}: size {outline.shape[1]}x{outline.shape[0]} differs from "
             f"its image's {image.shape[1]}x{image.shape[0]}"
         )
+    return image, outline
+
+
+def load_pair(record: Record) -> tuple[np.ndarray, np.ndarray]:
+    """``(image, mask)``: ``(H, W) uint8`` image and its filled ``{0, 1}`` head mask."""
+    image, outline = read_image_and_outline(record)
     try:
         return image, fill_outline(outline)
     except InputError as e:
