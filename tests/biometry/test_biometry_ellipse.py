@@ -353,3 +353,23 @@ def test_challenge_csv_refuses_nan(tmp_path):
     with pytest.raises(ValueError, match=r"x\.png"):
         write_challenge_csv(tmp_path / "s.csv", [bad])
     assert not (tmp_path / "s.csv").exists()
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_region_size_counts_the_pixels_the_outline_encloses(seed):
+    """The size in the no-head message is the filled region's pixel count (Pick's theorem on
+    the outline), so ``min_area_px`` means pixels."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((60, 80), np.uint8)
+    cv2.ellipse(
+        mask,
+        (40, 30),
+        (int(rng.integers(2, 12)), int(rng.integers(2, 12))),
+        float(rng.uniform(0, 180)),
+        0,
+        360,
+        1,
+        -1,
+    )
+    m = measure_head(mask, 0.1, min_area_px=10_000)
+    assert f"has {int(mask.sum())} px" in m.message
