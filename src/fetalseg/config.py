@@ -67,6 +67,17 @@ class TrainConfig:
     lr_decay_every: int = 20
     lr_decay_factor: float = 0.5
     alpha: float = 1.0
+    #: > 0 adds ``bce_weight *`` binary cross-entropy on the final output to the Dice loss. Dice
+    #: barely changes when a large head's edge moves by a pixel; cross-entropy is sensitive to
+    #: every edge pixel, which is what HC depends on. 0 = the reference's Dice-only loss.
+    bce_weight: float = 0.0
+    #: which validation score picks ``best.pt``: "dsc" (highest mean DSC, the reference) or
+    #: "hc_adf" (lowest mean absolute HC difference in mm, the HC18 challenge's measure).
+    select_by: str = "dsc"
+    #: start from these weights (.safetensors or .pt, or "shipped" for the packaged model; same
+    #: model and input size) instead of Kaiming initialisation: fine-tuning. Heads the file lacks
+    #: (the aux heads, not shipped) keep their initialisation. The optimiser starts fresh.
+    init_from: str = ""
     seed: int = 0
     #: "auto": bf16 autocast where the CPU has native bf16 (or on CUDA); "fp32" or "bf16" to force.
     precision: str = "auto"

@@ -11,8 +11,9 @@ import pytest
 import torch
 
 from fetalseg.config import load_config
+from fetalseg.errors import InputError
 from fetalseg.training.checkpoint import load_checkpoint
-from fetalseg.training.trainer import lr_factor, read_log, train
+from fetalseg.training.trainer import _truncate_log, lr_factor, read_log, train
 
 TINY = [
     "data.synthetic=10",
@@ -75,6 +76,50 @@ def test_bf16_channels_last_step(tmp_path):
         progress=False,
     )
     assert all(torch.isfinite(p).all() for p in result.model.parameters())
+
+
+def test_best_by_hc_adf_logs_and_keeps_the_lowest(tmp_path):
+    train(tiny_cfg("train.epochs=3", "train.select_by=hc_adf"), tmp_path, progress=False)
+    log = read_log(tmp_path / "log.csv")
+    adf = [r["val_adf_mm"] for r in log]
+    assert all(a > 0 for a in adf)  # synthetic frames know their HC; untrained nets miss it
+    best = load_checkpoint(tmp_path / "best.pt")
+    assert best["val_adf_mm"] == pytest.approx(min(adf), abs=1e-3)
+    assert best["best_score"] == pytest.approx(-min(adf), abs=1e-3)
+
+
+def test_init_from_starts_at_the_given_weights(tmp_path, tiny_checkpoint):
+    start = load_checkpoint(tiny_checkpoint)["model"]
+    # lr 1e-12: Adam moves each weight by ~1e-12, so the end state is the start state.
+    cfg = tiny_cfg("train.epochs=1", "train.lr=1e-12", f"train.init_from={tiny_checkpoint}")
+    end = train(cfg, tmp_path, progress=False).model.state_dict()
+    convs = [k for k in start if k.endswith("weight") and start[k].ndim == 4]
+    assert convs and all(torch.allclose(start[k], end[k], atol=1e-9) for k in convs)
+    fresh = train(tiny_cfg("train.epochs=1", "train.lr=1e-12"), tmp_path / "fresh", progress=False)
+    assert not torch.allclose(start[convs[0]], fresh.model.state_dict()[convs[0]])
+
+
+def test_init_from_refuses_another_size_or_a_missing_file(tmp_path, tiny_checkpoint):
+    other = tiny_cfg("data.width=96", f"train.init_from={tiny_checkpoint}")
+    with pytest.raises(InputError, match="holds bisenet at 64x64"):
+        train(other, tmp_path, progress=False)
+    with pytest.raises(InputError, match=r"train\.init_from"):
+        train(tiny_cfg(f"train.init_from={tmp_path / 'nope.pt'}"), tmp_path, progress=False)
+    with pytest.raises(InputError, match=r"train\.select_by"):
+        train(tiny_cfg("train.select_by=hd95"), tmp_path, progress=False)
+
+
+def test_log_from_before_hc_adf_is_upgraded_on_resume(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "epoch,train_loss,val_dsc,lr,images_per_s,seconds\n"
+        "1,0.5,0.9,0.0003,10.0,50.0\n2,0.4,0.92,0.0003,10.0,50.0\n3,0.3,0.9"
+    )
+    _truncate_log(log, 2)
+    rows = read_log(log)
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert rows[1]["val_dsc"] == 0.92 and rows[1]["lr"] == 0.0003
+    assert all(r["val_adf_mm"] != r["val_adf_mm"] for r in rows)  # NaN: not measured then
 
 
 def test_too_few_images_is_clear(tmp_path):

@@ -361,7 +361,7 @@ def _largest_outline(binary: np.ndarray) -> tuple[np.ndarray, int]:
     contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     best, best_px = np.zeros((0, 2), np.int32), 0
     for c in contours:
-        enclosed = int(round(cv2.contourArea(c) + len(c) / 2 + 1))
+        enclosed = round(cv2.contourArea(c) + len(c) / 2 + 1)
         if enclosed > best_px:
             best, best_px = c.reshape(-1, 2), enclosed
     return best, best_px
@@ -380,8 +380,9 @@ def fit_head_ellipse_px(
     or a float probability map (``>= threshold`` = head; NaN = background). Only the
     8-connected component whose outline encloses the most pixels is used (other blobs are
     ignored); its outer contour (``cv2.findContours``, ``RETR_EXTERNAL``, ``CHAIN_APPROX_NONE``)
-    is fitted by ``cv2.fitEllipse``, so holes inside it have no effect (as if filled). The fitted semi-axes
-    are then corrected for the rasterisation (``correction``, see the module docstring).
+    is fitted by ``cv2.fitEllipse``, so holes inside it have no effect (as if filled). The
+    fitted semi-axes are then corrected for the rasterisation (``correction``, see the module
+    docstring).
     Contour points on the image's outermost rows/columns are left out of the fit (a head cut by
     the image edge has a straight edge there that is not its outline) unless they are the
     majority. A component enclosing fewer than ``min_area_px`` pixels counts as no head.

@@ -117,7 +117,10 @@ def export_safetensors(
     state = {k: v.half().contiguous() for k, v in _inference_state(ckpt["model"]).items()}
     # BN's step counter is an integer: keep it exact rather than half.
     state.update({k: v for k, v in ckpt["model"].items() if k.endswith("num_batches_tracked")})
-    info = {"epochs": ckpt["epoch"] + 1, "val_dsc": ckpt["val_dsc"], **(extra_info or {})}
+    info = {"epochs": ckpt["epoch"] + 1, "val_dsc": ckpt["val_dsc"]}
+    if "val_adf_mm" in ckpt:
+        info["val_adf_mm"] = ckpt["val_adf_mm"]
+    info.update(extra_info or {})
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_file(

@@ -19,15 +19,18 @@ def dice_loss(smooth: float = 1.0) -> nn.Module:
 
 
 class DeepSupervisionDiceLoss(nn.Module):
-    """``L = L_final + alpha * (L_aux1 + L_aux2)`` over BiSeNet's training outputs.
+    """``L = L_final + alpha * (L_aux1 + L_aux2)`` over BiSeNet's training outputs, plus
+    ``bce_weight * BCE(final)`` when ``bce_weight > 0`` (not in the reference: see
+    :attr:`fetalseg.config.TrainConfig.bce_weight`).
 
     ``forward(outputs, target)`` takes a logits tensor or a tuple ``(final, aux1, aux2, ...)``.
     Evaluated in fp32 even under bf16 autocast: sums over 10^5 pixels lose precision in bf16.
     """
 
-    def __init__(self, alpha: float = 1.0, smooth: float = 1.0) -> None:
+    def __init__(self, alpha: float = 1.0, smooth: float = 1.0, bce_weight: float = 0.0) -> None:
         super().__init__()
         self.alpha = alpha
+        self.bce_weight = bce_weight
         self.dice = dice_loss(smooth)
 
     def forward(
@@ -37,6 +40,9 @@ class DeepSupervisionDiceLoss(nn.Module):
             outputs = (outputs,)
         final, *aux = (o.float() for o in outputs)
         loss = self.dice(final, target)
+        if self.bce_weight > 0:
+            bce = nn.functional.binary_cross_entropy_with_logits(final, target)
+            loss = loss + self.bce_weight * bce
         for a in aux:
             loss = loss + self.alpha * self.dice(a, target)
         return loss

@@ -4,8 +4,8 @@ Run folder layout::
 
     run_dir/config.yaml   resolved config
     run_dir/last.pt       model + optimiser + scheduler + RNG + epoch (every epoch)
-    run_dir/best.pt       the epoch with the best validation DSC
-    run_dir/log.csv       epoch, train loss, val DSC, lr, images/s, seconds
+    run_dir/best.pt       the epoch with the best validation score (train.select_by: DSC or HC ADF)
+    run_dir/log.csv       epoch, train loss, val DSC, val HC ADF (mm), lr, images/s, seconds
     run_dir/curves.png    the log as plots
 
 Data-parallel: launched under ``torchrun`` (``torch.distributed`` initialised), each rank trains on
@@ -39,7 +39,10 @@ from fetalseg.models.bisenet import OUTPUT_STRIDE
 from fetalseg.training.checkpoint import load_checkpoint, save_atomic
 from fetalseg.training.hardware import pick_device, use_bf16
 
-LOG_FIELDS = ["epoch", "train_loss", "val_dsc", "lr", "images_per_s", "seconds"]
+LOG_FIELDS = ["epoch", "train_loss", "val_dsc", "val_adf_mm", "lr", "images_per_s", "seconds"]
+#: The log's columns before ``val_adf_mm`` was added: such logs are upgraded on resume.
+_LEGACY_LOG_FIELDS = ["epoch", "train_loss", "val_dsc", "lr", "images_per_s", "seconds"]
+SELECT_BY = ("dsc", "hc_adf")
 
 
 @dataclass
@@ -108,6 +111,13 @@ def check_config(cfg: RunConfig) -> None:
         ("train.precision", t.precision in ("auto", "bf16", "fp32"), "auto, bf16 or fp32"),
         ("train.max_steps_per_epoch", t.max_steps_per_epoch >= 0, "0 (all) or more"),
         ("train.threads", t.threads >= 0, "0 (default) or more"),
+        ("train.bce_weight", math.isfinite(t.bce_weight) and t.bce_weight >= 0, "0 or more"),
+        ("train.select_by", t.select_by in SELECT_BY, " or ".join(SELECT_BY)),
+        (
+            "train.init_from",
+            t.init_from in ("", "shipped") or Path(t.init_from).is_file(),
+            "empty, 'shipped' or an existing weights file",
+        ),
     ]
     for key, ok, expected in rules:
         if not ok:
@@ -161,6 +171,42 @@ def train_step(
     loss.backward()
     optimizer.step()
     return loss.item()
+
+
+def hc_abs_errors(logits: np.ndarray, data: CachedSet) -> np.ndarray:
+    """``|HC_pred - HC_true|`` in mm per image whose true HC is known, from network-size
+    ``logits (N, h, w)`` mapped back to each image's original grid (as at inference). A frame
+    with no head found counts its whole true HC as the error, as :mod:`~fetalseg.inference.
+    evaluate` does."""
+    from fetalseg.biometry import measure_head
+    from fetalseg.data.preprocess import probability_to_original
+
+    errors = []
+    for logit, geom, px, hc in zip(logits, data.geometry, data.pixel_size_mm, data.hc_mm):
+        if not math.isfinite(hc):
+            continue
+        mask = (probability_to_original(logit, geom) > 0).astype(np.uint8)
+        pred = measure_head(mask, float(px)).hc_mm
+        errors.append(abs(pred - hc) if pred is not None else hc)
+    return np.asarray(errors, np.float64)
+
+
+def _initial_weights(model: torch.nn.Module, cfg: RunConfig) -> None:
+    """Load ``cfg.train.init_from`` into ``model`` (fine-tuning); refuse another model or size."""
+    from fetalseg.inference.weights import load_model
+
+    path = cfg.train.init_from
+    loaded = load_model(None if path == "shipped" else path)
+    theirs = (loaded.config["model"]["name"], loaded.size, loaded.in_channels)
+    ours = (cfg.model.name, cfg.data.size, cfg.model.in_channels)
+    if theirs != ours:
+        (m0, (w0, h0), c0), (m1, (w1, h1), c1) = theirs, ours
+        raise InputError(
+            f"config train.init_from = {path!r}: holds {m0} at {w0}x{h0} with {c0} channel(s); "
+            f"this run trains {m1} at {w1}x{h1} with {c1}"
+        )
+    assert loaded.model is not None
+    model.load_state_dict(loaded.model.state_dict())
 
 
 def _rng_state(np_rng: np.random.Generator) -> dict[str, Any]:
@@ -217,6 +263,8 @@ def train(
     # The model is built before the data is read (no RNG is drawn in between), so that a size
     # it cannot take is refused at once.
     model = build_model(cfg.model.name, in_channels=cfg.model.in_channels)
+    if t.init_from and ckpt is None:
+        _initial_weights(model, cfg)
     stride = getattr(model, "stride", OUTPUT_STRIDE)
     if cfg.data.width % stride or cfg.data.height % stride:
         raise InputError(
@@ -230,18 +278,22 @@ def train(
         raise InputError(
             f"config data.fractions = {tuple(cfg.data.fractions)}: the validation split is empty"
         )
+    if t.select_by == "hc_adf" and not np.isfinite(splits.val.hc_mm).any():
+        raise InputError("config train.select_by = 'hc_adf': no validation image has a known HC")
     model.to(device=device, memory_format=memory_format)
     optimizer = torch.optim.Adam(model.parameters(), lr=t.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: lr_factor(e, t))
-    loss_fn = DeepSupervisionDiceLoss(alpha=t.alpha)
-    start_epoch, best_dsc = 0, -1.0
+    loss_fn = DeepSupervisionDiceLoss(alpha=t.alpha, bce_weight=t.bce_weight)
+    # Higher is better for both: DSC, or minus the HC ADF.
+    start_epoch, best_score = 0, -math.inf
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
         _set_rng_state(ckpt["rng"]["rank0"], order_rng)
         aug_rng.bit_generator.state = ckpt["rng"]["aug"][rank]
-        start_epoch, best_dsc = ckpt["epoch"] + 1, ckpt["best_dsc"]
+        start_epoch = ckpt["epoch"] + 1
+        best_score = ckpt.get("best_score", ckpt.get("best_dsc", -math.inf))
     ddp_model = model
     if world > 1:
         ddp_model = torch.nn.parallel.DistributedDataParallel(
@@ -307,6 +359,8 @@ def train(
             model, splits.val, batch, device, bf16, t.channels_last, cfg.model.in_channels
         )
         val_dsc = float(overlap_metrics(logits > 0, splits.val.masks)["dsc"].mean())
+        hc_errors = hc_abs_errors(logits, splits.val)
+        val_adf = float(hc_errors.mean()) if hc_errors.size else float("nan")
         aug_states = [aug_rng.bit_generator.state]
         if world > 1:
             aug_states = [None] * world
@@ -316,21 +370,24 @@ def train(
                 "epoch": epoch + 1,
                 "train_loss": round(float(np.mean(losses)), 6),
                 "val_dsc": round(val_dsc, 6),
+                "val_adf_mm": round(val_adf, 4),
                 "lr": lr,
                 "images_per_s": round(seen * world / train_seconds, 2),
                 "seconds": round(time.perf_counter() - t0, 1),
             }
             _append_log(run_dir / "log.csv", row)
-            improved = val_dsc > best_dsc
-            best_dsc = max(best_dsc, val_dsc)
+            score = val_dsc if t.select_by == "dsc" else -val_adf
+            improved = score > best_score
+            best_score = max(best_score, score)
             state = {
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
                 "rng": {"rank0": _rng_state(order_rng), "aug": aug_states},
                 "epoch": epoch,
-                "best_dsc": best_dsc,
+                "best_score": best_score,
                 "val_dsc": val_dsc,
+                "val_adf_mm": val_adf,
                 "config": to_dict(cfg),
             }
             # best before last: a kill in between leaves last.pt at the previous epoch, which
@@ -342,7 +399,8 @@ def train(
             if progress:
                 tqdm.write(
                     f"epoch {epoch + 1}: loss {row['train_loss']:.4f}  val DSC {val_dsc:.4f}"
-                    f"  best {best_dsc:.4f}  lr {lr:.2e}  {row['images_per_s']} img/s"
+                    f"  HC ADF {val_adf:.2f} mm  best {t.select_by} {abs(best_score):.4f}"
+                    f"  lr {lr:.2e}  {row['images_per_s']} img/s"
                 )
         if world > 1:
             dist.barrier()
@@ -366,6 +424,9 @@ def _truncate_log(path: Path, epochs_done: int) -> None:
         return
     with path.open(newline="") as f:
         lines = f.readlines()
+    upgraded = bool(lines) and lines[0].rstrip("\r\n") == ",".join(_LEGACY_LOG_FIELDS)
+    if upgraded:
+        lines = _upgrade_legacy_log(lines)
     if not lines or lines[0] not in (",".join(LOG_FIELDS) + "\r\n", ",".join(LOG_FIELDS) + "\n"):
         path.unlink()
         return
@@ -380,11 +441,25 @@ def _truncate_log(path: Path, epochs_done: int) -> None:
         except ValueError:
             break
         keep.append(line)
-    if keep != lines:
+    if keep != lines or upgraded:
         tmp = path.with_name(path.name + ".tmp")
         with tmp.open("w", newline="") as f:
             f.writelines(keep)
         os.replace(tmp, path)
+
+
+def _upgrade_legacy_log(lines: list[str]) -> list[str]:
+    """A log written before ``val_adf_mm`` existed, with that column as ``nan`` (not measured);
+    a half-written last line stays half-written, for the caller to drop."""
+    at = LOG_FIELDS.index("val_adf_mm")
+    out = [",".join(LOG_FIELDS) + "\n"]
+    for line in lines[1:]:
+        if not line.endswith("\n"):
+            out.append(line)
+            break
+        cells = line.rstrip("\r\n").split(",")
+        out.append(",".join([*cells[:at], "nan", *cells[at:]]) + "\n")
+    return out
 
 
 def read_log(path: str | Path) -> list[dict[str, float]]:
@@ -400,10 +475,14 @@ def _plot_log(log_path: Path, png_path: Path) -> None:
 
     rows = read_log(log_path)
     epochs = [r["epoch"] for r in rows]
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.2))
-    for ax, key, title in zip(
-        axes, ("train_loss", "val_dsc", "lr"), ("training loss", "validation DSC", "learning rate")
-    ):
+    panels = {
+        "train_loss": "training loss",
+        "val_dsc": "validation DSC",
+        "val_adf_mm": "validation HC ADF (mm)",
+        "lr": "learning rate",
+    }
+    fig, axes = plt.subplots(1, len(panels), figsize=(16, 3.2))
+    for ax, (key, title) in zip(axes, panels.items()):
         ax.plot(epochs, [r[key] for r in rows], marker=".")
         ax.set_title(title)
         ax.set_xlabel("epoch")
