@@ -22,8 +22,10 @@ from pydicom.uid import (
 
 from fetalseg.data.dicom import (
     decode_dicom,
+    dicom_frame_count,
     is_dicom,
     pixel_size_from_dataset,
+    pixel_size_value,
     read_dicom,
 )
 from fetalseg.errors import InputError
@@ -150,6 +152,25 @@ def test_multi_frame_clip(tmp_path):
     assert d.is_clip and d.n_frames == 4
     np.testing.assert_array_equal(d.frames, frames)
     assert d.frame_time_ms == pytest.approx(33.3)
+
+
+def test_frame_count_from_the_header(tmp_path):
+    frames = np.stack([ramp()] * 4)
+    clip = make_dicom(tmp_path / "clip.dcm", frames, frames=4).read_bytes()
+    assert dicom_frame_count(clip, "clip.dcm") == 4
+    assert dicom_frame_count(make_dicom(tmp_path / "one.dcm", ramp()).read_bytes()) == 1
+    with pytest.raises(InputError, match=r"x\.png: not a DICOM file"):
+        dicom_frame_count(b"\x89PNG" + bytes(200), "x.png")
+    ds = pydicom.dcmread(tmp_path / "clip.dcm")
+    ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
+    ds.save_as(tmp_path / "z.dcm", enforce_file_format=True)
+    with pytest.raises(InputError, match=r"z\.dcm: deflated"):  # refused before inflating
+        dicom_frame_count((tmp_path / "z.dcm").read_bytes(), "z.dcm")
+
+
+def test_pixel_size_value_is_one_number_for_square_pixels():
+    assert pixel_size_value((0.2, 0.2)) == 0.2
+    assert pixel_size_value((0.2, 0.3)) == (0.2, 0.3)
 
 
 def test_too_many_frames(tmp_path):

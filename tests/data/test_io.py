@@ -70,3 +70,10 @@ def test_list_images_skips_annotations(tmp_path):
     for name in ("001_HC.png", "001_HC_Annotation.png", "a.jpg", "notes.txt"):
         (tmp_path / name).write_bytes(b"x")
     assert [p.name for p in list_images(tmp_path)] == ["001_HC.png", "a.jpg"]
+
+
+def test_list_images_with_dicom(tmp_path):
+    for name in ("a.png", "b.dcm", "c.DICOM", "c_Annotation.dcm", "d.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [p.name for p in list_images(tmp_path)] == ["a.png"]  # callers reading images only
+    assert [p.name for p in list_images(tmp_path, dicom=True)] == ["a.png", "b.dcm", "c.DICOM"]

@@ -120,3 +120,36 @@ def test_demo_synthetic(tiny_checkpoint, tmp_path, capsys):
     report = (tmp_path / "report.md").read_text()
     assert "frames/s" in report and "mean DSC" in report
     assert len(list((tmp_path / "overlays").glob("*.png"))) == 2
+
+
+def test_predict_folder_with_dicom_files(tiny_checkpoint, tmp_path, capsys):
+    from fetalseg.data.dicom import encode_ultrasound_dicom
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    image = synthetic_frame(width=96, height=64, rng=0)[0]
+    cv2.imwrite(str(folder / "a.png"), image)
+    good = encode_ultrasound_dicom(image, pixel_spacing=[0.25, 0.25])
+    (folder / "b.dcm").write_bytes(good)
+    (folder / "c_cut.dcm").write_bytes(good[:300])
+    (folder / "d_clip.dcm").write_bytes(encode_ultrasound_dicom(np.stack([image, image])))
+    out = tmp_path / "out"
+    argv = ["predict", str(folder), "--checkpoint", str(tiny_checkpoint), "--out", str(out)]
+    assert main([*argv, "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "4 images" in captured.out
+    err = captured.err.strip().splitlines()
+    assert len(err) == 2 and "Traceback" not in captured.err
+    assert "c_cut.dcm" in err[0] and "d_clip.dcm" in err[1] and "on its own" in err[1]
+    rows = {r["file"]: r for r in csv.DictReader((out / "measurements.csv").open())}
+    assert rows["a.png"]["status"] != "error" and rows["a.png"]["pixel_size_source"] == ""
+    assert rows["b.dcm"]["status"] != "error"
+    assert rows["b.dcm"]["pixel_size_mm"] == "0.25"
+    assert rows["b.dcm"]["pixel_size_source"] == "dicom PixelSpacing"
+    assert rows["c_cut.dcm"]["status"] == rows["d_clip.dcm"]["status"] == "error"
+    # one DICOM file on its own; --pixel-size wins over its PixelSpacing
+    out = tmp_path / "one"
+    argv = ["predict", str(folder / "b.dcm"), "--checkpoint", str(tiny_checkpoint), "--quiet"]
+    assert main([*argv, "--out", str(out), "--pixel-size", "0.1"]) == 0
+    row = next(csv.DictReader((out / "measurements.csv").open()))
+    assert (row["pixel_size_mm"], row["pixel_size_source"]) == ("0.1", "--pixel-size")

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from fetalseg.cli.main import main
+from fetalseg.data.dicom import encode_ultrasound_dicom
 from fetalseg.data.synthetic import synthetic_frame
 from fetalseg.inference.predictor import Predictor
-from fetalseg.inference.video import _VideoWriter, read_clip, run_live, summarize_clip
+from fetalseg.inference.video import _VideoWriter, is_clip, read_clip, run_live, summarize_clip
 
 
 def _frames(n):
@@ -96,6 +97,74 @@ def test_gif_and_frame_folder(tiny_checkpoint, tmp_path):
     )
     assert rc == 0
     assert len(list(csv.DictReader((tmp_path / "o" / "frames.csv").open()))) == 3
+
+
+def _dicom_clip(path, n=3, region_cm=None, frame_time_ms=40.0):
+    """A multi-frame ultrasound DICOM of small synthetic frames (``FrameTime`` as given)."""
+    import pydicom
+
+    frames = np.stack([synthetic_frame(width=96, height=64, rng=i)[0] for i in range(n)])
+    path.write_bytes(encode_ultrasound_dicom(frames, region_cm))
+    ds = pydicom.dcmread(path)
+    if frame_time_ms is None:
+        del ds.FrameTime
+    else:
+        ds.FrameTime = frame_time_ms
+    ds.save_as(path, enforce_file_format=True)
+    return path, frames
+
+
+def test_read_dicom_clip_frames_and_fps(tmp_path):
+    path, frames = _dicom_clip(tmp_path / "cine.bin", frame_time_ms=50.0)  # any suffix
+    assert is_clip(path)
+    got, fps, count = read_clip(path)
+    assert fps == pytest.approx(20.0) and count == 3
+    np.testing.assert_array_equal(np.stack(list(got)), frames)
+    path, _ = _dicom_clip(tmp_path / "no_time.dcm", frame_time_ms=None)
+    assert read_clip(path)[1] == 25.0  # no FrameTime: the default
+    single = tmp_path / "one.dcm"
+    single.write_bytes(encode_ultrasound_dicom(frames[0]))
+    assert not is_clip(single)  # one frame: an image
+    broken = tmp_path / "broken.dcm"
+    broken.write_bytes(single.read_bytes()[:200])
+    assert not is_clip(broken)  # read as an image, which reports why
+
+
+def _predict(path, checkpoint, out, *extra):
+    argv = ["predict", str(path), "--checkpoint", str(checkpoint), "--out", str(out), "--quiet"]
+    return main([*argv, *extra])
+
+
+def test_multi_frame_dicom_is_a_clip_with_its_pixel_size(tiny_checkpoint, tmp_path, capsys):
+    clip, _ = _dicom_clip(tmp_path / "cine.dcm", n=4, region_cm=(0.02, 0.03))
+    out = tmp_path / "out"
+    assert _predict(clip, tiny_checkpoint, out) == 0
+    stdout = capsys.readouterr().out
+    assert "pixel size 0.2 x 0.3 mm from the file (dicom ultrasound regions)" in stdout
+    assert "no mm" not in stdout
+    rows = list(csv.DictReader((out / "frames.csv").open()))
+    assert [int(r["frame"]) for r in rows] == list(range(4))
+    assert float(rows[1]["time_s"]) == pytest.approx(0.04)  # FrameTime 40 ms: 25 frames/s
+    assert all(r["status"] != "no_pixel_size" for r in rows)  # measured with the file's size
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["frames"] == 4
+    assert summary["pixel_size_mm"] == pytest.approx([0.2, 0.3])
+    assert summary["pixel_size_source"] == "dicom ultrasound regions"
+    assert len(list(read_clip(out / "annotated.mp4")[0])) == 4
+    # --pixel-size wins over the file's own
+    assert _predict(clip, tiny_checkpoint, out, "--pixel-size", "0.1", "--overwrite") == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert (summary["pixel_size_mm"], summary["pixel_size_source"]) == (0.1, "--pixel-size")
+
+
+def test_uncalibrated_dicom_clip_is_px_only(tiny_checkpoint, tmp_path, capsys):
+    clip, _ = _dicom_clip(tmp_path / "cine.dcm", n=2)
+    assert _predict(clip, tiny_checkpoint, tmp_path / "out") == 0
+    assert "no mm" in capsys.readouterr().out
+    rows = list(csv.DictReader((tmp_path / "out" / "frames.csv").open()))
+    assert [r["status"] for r in rows] == ["no_pixel_size"] * 2
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["pixel_size_mm"] is None and summary["hc_mm_median"] is None
 
 
 def test_corrupt_video_is_a_clear_error(tmp_path, tiny_checkpoint, capsys):

@@ -30,13 +30,13 @@ from bad_inputs import (
 from fastapi.testclient import TestClient
 
 from fetalseg.cli.main import main
-from fetalseg.data.io import IMAGE_SUFFIXES
+from fetalseg.data.io import DICOM_SUFFIXES, IMAGE_SUFFIXES
 from fetalseg.inference.predictor import Predictor
 from fetalseg.web.app import create_app
 
 IMAGES = list(EXPECTED)
-#: The command line reads images and clips: a DICOM file, even a valid one, is refused by name.
-PREDICT_EXPECTED = {**EXPECTED, "no_spacing.dcm": "error"}
+#: The command line reads images, single-frame DICOM files and clips: what the API reads.
+PREDICT_EXPECTED = EXPECTED
 TINY_TRAIN = [
     "--quiet",
     "--set",
@@ -118,7 +118,7 @@ def test_predict_folder_reports_each_bad_file_and_processes_the_rest(
     rc, err = run(argv, capsys)
     assert rc == 0 and "Traceback" not in err
     by_file = {r["file"]: r for r in rows(out)}
-    images = [n for n in IMAGES if n.endswith(IMAGE_SUFFIXES)]  # a folder: images only
+    images = [n for n in IMAGES if n.endswith(IMAGE_SUFFIXES + DICOM_SUFFIXES)]  # not clips
     assert sorted(by_file) == sorted(images)
     bad = [n for n in images if PREDICT_EXPECTED[n] == "error"]
     assert len(err.strip().splitlines()) == len(bad)

@@ -190,10 +190,15 @@ def _predict_stream(args: argparse.Namespace) -> int:
             f"(IQR {lo:.1f}-{hi:.1f}, sd {s.hc_mm_sd:.2f})"
         )
     else:
+        has_size = args.pixel_size is not None or s.pixel_size_mm is not None
         print(
             f"{s.frames} frames, head in {s.frames_with_head}"
-            + ("" if args.pixel_size else " (no --pixel-size: no mm)")
+            + ("" if has_size else " (no --pixel-size: no mm)")
         )
+    if s.pixel_size_source and s.pixel_size_source.startswith("dicom"):
+        xy = s.pixel_size_mm if isinstance(s.pixel_size_mm, tuple) else (s.pixel_size_mm,)
+        shown = " x ".join(f"{v:.12g}" for v in xy)  # cm x 10 leaves float noise in the digits
+        print(f"pixel size {shown} mm from the file ({s.pixel_size_source})")
     print(f"results in {out}/")
     return 0
 
@@ -380,16 +385,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_evaluate)
 
-    p = sub.add_parser("predict", help="segment and measure an image or a folder of images")
+    p = sub.add_parser(
+        "predict", help="segment and measure an image or a folder of images (DICOM too), or a clip"
+    )
     p.add_argument(
         "input",
-        help="image, folder of images (HC18 _Annotation files skipped), "
-        "or clip (.mp4 .avi .mov .mkv .gif)",
+        help="image (PNG, JPEG, BMP, TIFF, DICOM), folder of images (HC18 _Annotation files "
+        "skipped), or clip (.mp4 .avi .mov .mkv .gif, multi-frame DICOM); a DICOM file's own "
+        "pixel size is used unless --pixel-size or --pixel-csv gives one",
     )
     _add_model_args(p)
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--pixel-size", type=float, help="pixel size in mm (all images)")
-    size.add_argument("--pixel-csv", help="CSV of filename,pixel size(mm) (HC18 format)")
+    size.add_argument(
+        "--pixel-size", type=float, help="pixel size in mm (all images; wins over DICOM's own)"
+    )
+    size.add_argument(
+        "--pixel-csv", help="CSV of filename,pixel size(mm) (HC18 format; wins over DICOM's own)"
+    )
     p.add_argument("--out", default="out/predict", help="output folder")
     p.add_argument("--save-masks", action="store_true", help="write each head mask as a PNG")
     p.add_argument("--clip", action="store_true", help="treat a folder as the frames of one clip")

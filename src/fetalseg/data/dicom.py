@@ -39,8 +39,10 @@ __all__ = [
     "MAX_FRAMES",
     "DicomImage",
     "decode_dicom",
+    "dicom_frame_count",
     "is_dicom",
     "pixel_size_from_dataset",
+    "pixel_size_value",
     "read_dicom",
 ]
 
@@ -139,6 +141,13 @@ def pixel_size_from_dataset(ds: object) -> tuple[tuple[float, float] | None, str
         if row is not None and col is not None:
             return (col, row), SOURCE_PIXEL_SPACING
     return None, None
+
+
+def pixel_size_value(size: tuple[float, float]) -> float | tuple[float, float]:
+    """A DICOM ``(x, y)`` pixel size (mm) as the measuring code takes it: one number for square
+    pixels, the pair only when they differ (so anisotropic mm stay exact)."""
+    x, y = size
+    return x if x == y else (x, y)
 
 
 def _check_transfer_syntax(data: bytes, name: str) -> None:
@@ -272,6 +281,25 @@ def _decode_dicom(data: bytes, name: str, max_frames: int) -> DicomImage:
     size, source = pixel_size_from_dataset(ds)
     frame_time = _positive(getattr(ds, "FrameTime", None)) if n > 1 else None
     return DicomImage(np.ascontiguousarray(frames), size, source, photometric, frame_time)
+
+
+def dicom_frame_count(data: bytes, name: str = "image") -> int:
+    """Frames in a DICOM file (``NumberOfFrames``, 1 when absent), from its header alone.
+
+    For telling a clip from a single image without decoding any pixel: the pixel data are not
+    read (nor inflated: a deflated file is refused first). :class:`InputError` naming ``name``
+    for anything unreadable.
+    """
+    import pydicom
+
+    if not is_dicom(data):
+        raise InputError(f"{name}: not a DICOM file (no 'DICM' marker after the preamble)")
+    _check_transfer_syntax(data, name)
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
+        return int(getattr(ds, "NumberOfFrames", 1) or 1)
+    except Exception as e:  # a corrupt element fails where it is read, whatever its type
+        raise InputError(f"{name}: not a readable DICOM file ({type(e).__name__})") from None
 
 
 def read_dicom(path: str | Path, max_frames: int = MAX_FRAMES) -> DicomImage:

@@ -18,6 +18,8 @@ from fetalseg.errors import InputError
 MAX_SIDE = 8192
 MAX_PIXELS = 40_000_000
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+#: DICOM files are told by content wherever they are read; in a folder, by these suffixes.
+DICOM_SUFFIXES = (".dcm", ".dicom")
 
 
 def decode_image(data: bytes, name: str = "image", min_side: int = 32) -> np.ndarray:
@@ -31,7 +33,9 @@ def decode_image(data: bytes, name: str = "image", min_side: int = 32) -> np.nda
 
     if not data:
         raise InputError(f"{name}: empty file")
-    if data[128:132] == b"DICM":  # DICOM (fetalseg.data.dicom) is read by the web app only
+    # DICOM (frames and a pixel size) is read by fetalseg.data.dicom, which the web app and
+    # ``predict`` call first; code that expects one plain image gets this one-line refusal.
+    if data[128:132] == b"DICM":
         raise InputError(f"{name}: a DICOM file; this reads PNG, JPEG, BMP and TIFF images")
     try:
         with warnings.catch_warnings():
@@ -129,11 +133,13 @@ def read_image(path: str | Path, min_side: int = 32) -> np.ndarray:
     return decode_image(read_file_bytes(path), str(path), min_side)
 
 
-def list_images(folder: str | Path) -> list[Path]:
-    """Image files in ``folder`` (sorted), skipping HC18 ``*_Annotation`` outlines."""
+def list_images(folder: str | Path, dicom: bool = False) -> list[Path]:
+    """Image files in ``folder`` (sorted), skipping HC18 ``*_Annotation`` outlines; with
+    ``dicom``, also ``.dcm``/``.dicom`` files (for callers that read them)."""
     folder = Path(folder)
+    suffixes = IMAGE_SUFFIXES + DICOM_SUFFIXES if dicom else IMAGE_SUFFIXES
     return sorted(
         p
         for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.stem.endswith("_Annotation")
+        if p.is_file() and p.suffix.lower() in suffixes and not p.stem.endswith("_Annotation")
     )

@@ -1,5 +1,11 @@
 """Folder (or single image) prediction: overlays, masks, a measurement table, HC18 submission.
 
+Images are PNG, JPEG, BMP, TIFF or single-frame DICOM (told by content; in a folder, ``.dcm`` and
+``.dicom`` files are listed too). A DICOM file's own pixel size is used unless the user gave one
+(``--pixel-size``, or a ``--pixel-csv`` row for that file); the ``pixel_size_source`` column
+says where each row's mm came from. A multi-frame DICOM is a clip (:mod:`fetalseg.inference.video`)
+and gets an error row here.
+
 One bad file is reported in its row (status ``error``) and the rest are processed. Existing
 results are never overwritten unless asked.
 """
@@ -18,7 +24,8 @@ from tqdm import tqdm
 
 from fetalseg.biometry import ChallengeRow, challenge_row, ramanujan_perimeter, write_challenge_csv
 from fetalseg.biometry.ellipse import measure_head
-from fetalseg.data.io import list_images, read_image
+from fetalseg.data.dicom import decode_dicom, dicom_frame_count, is_dicom, pixel_size_value
+from fetalseg.data.io import decode_image, list_images, read_file_bytes
 from fetalseg.errors import InputError
 from fetalseg.inference.overlay import draw_overlay, measurement_lines
 from fetalseg.inference.predictor import Predictor
@@ -27,6 +34,7 @@ FIELDS = (
     "file",
     "status",
     "pixel_size_mm",
+    "pixel_size_source",
     "hc_mm",
     "bpd_mm",
     "ofd_mm",
@@ -39,6 +47,13 @@ FIELDS = (
     "angle_rad",
     "message",
 )
+
+
+#: ``pixel_size_source`` of sizes the user gave; a DICOM file's is ``"dicom <its source>"``.
+SOURCE_OPTION = "--pixel-size"
+SOURCE_CSV = "--pixel-csv"
+
+PixelSize = float | tuple[float, float]
 
 
 def read_pixel_csv(path: str | Path) -> dict[str, float]:
@@ -68,12 +83,13 @@ def read_pixel_csv(path: str | Path) -> dict[str, float]:
 
 
 def collect_inputs(target: str | Path) -> list[Path]:
-    """An image file, or the images of a folder (HC18 ``_Annotation`` files skipped)."""
+    """An image file, or the images (DICOM included) of a folder (HC18 ``_Annotation`` files
+    skipped)."""
     target = Path(target)
     if target.is_dir():
-        images = list_images(target)
+        images = list_images(target, dicom=True)
         if not images:
-            raise InputError(f"{target}: no images found (png, jpg, bmp, tif)")
+            raise InputError(f"{target}: no images found (png, jpg, bmp, tif, dcm)")
         return images
     if not target.exists():
         raise InputError(f"{target}: no such file or folder")
@@ -91,7 +107,11 @@ def predict_files(
     progress: bool = True,
 ) -> list[dict[str, object]]:
     """Predict and measure every path; write ``measurements.csv/json``, ``overlays/``,
-    ``masks/`` (optional) and ``hc18_submission.csv`` (when every image has a pixel size)."""
+    ``masks/`` (optional) and ``hc18_submission.csv`` (when every image has a pixel size).
+
+    Pixel size (mm per px), per file: ``pixel_size_mm`` for all, else the file's entry in
+    ``pixel_sizes`` (by file name), else a DICOM file's own calibration, else none (px only).
+    """
     out = Path(out)
     table = out / "measurements.csv"
     if table.exists() and not overwrite:
@@ -108,7 +128,10 @@ def predict_files(
             size = (
                 pixel_size_mm if pixel_size_mm is not None else (pixel_sizes or {}).get(path.name)
             )
-            row, submission = predict_one(predictor, path, out, size, save_masks)
+            source = None
+            if size is not None:
+                source = SOURCE_OPTION if pixel_size_mm is not None else SOURCE_CSV
+            row, submission = predict_one(predictor, path, out, size, save_masks, source)
             rows.append(row)
             writer.writerow(row)
             f.flush()  # an interrupted batch keeps every finished row
@@ -120,17 +143,70 @@ def predict_files(
     return rows
 
 
+def read_frame(path: Path) -> tuple[np.ndarray, PixelSize | None, str | None]:
+    """``(image (H, W) uint8, pixel size in mm or None, its source)`` of an image or a
+    single-frame DICOM file (told by content, whatever the suffix); only DICOM carries a size.
+
+    :class:`InputError` naming the file for anything unreadable, and for a multi-frame DICOM
+    (a clip, measured frame by frame on its own: ``fetalseg predict CLIP``).
+    """
+    data = read_file_bytes(path)
+    if not is_dicom(data):
+        return decode_image(data, str(path)), None, None
+    n = dicom_frame_count(data, str(path))  # from the header: a clip's pixels are not decoded
+    if n > 1:
+        raise InputError(
+            f"{path}: a DICOM clip of {n} frames, not an image; "
+            f"pass it on its own: fetalseg predict {path}"
+        )
+    d = decode_dicom(data, str(path))
+    if d.pixel_size_mm is None:
+        return d.frames[0], None, None
+    return d.frames[0], pixel_size_value(d.pixel_size_mm), f"dicom {d.pixel_size_source}"
+
+
+def _size_cell(size: PixelSize | None) -> object:
+    """The ``pixel_size_mm`` cell: the number for square pixels, ``"x;y"`` (mm) otherwise.
+
+    Shown to 12 significant digits: a DICOM's cm × 10 is ``0.30000000000000004`` for 0.03 cm,
+    and the last digits are float noise, not calibration (the exact value is what is measured).
+    """
+    if size is None:
+        return ""
+    if isinstance(size, tuple):
+        return f"{size[0]:.12g};{size[1]:.12g}"
+    return float(f"{size:.12g}")
+
+
 def predict_one(
-    predictor: Predictor, path: Path, out: Path, pixel_size_mm: float | None, save_mask: bool
+    predictor: Predictor,
+    path: Path,
+    out: Path,
+    pixel_size_mm: PixelSize | None,
+    save_mask: bool,
+    pixel_size_source: str | None = None,
 ) -> tuple[dict[str, object], ChallengeRow | None]:
-    """Predict one file: its table row and, given a pixel size, its HC18 submission row."""
+    """Predict one file: its table row and, given a pixel size, its HC18 submission row.
+
+    ``pixel_size_mm``: mm per px given by the user (one number, or ``(x, y)``), which wins over
+    a DICOM file's own; ``pixel_size_source`` says where it came from (a table column).
+    """
+    if pixel_size_mm is None:
+        pixel_size_source = None  # no size, so no source to show
     row: dict[str, object] = dict.fromkeys(FIELDS, "")
-    row.update(file=path.name, pixel_size_mm="" if pixel_size_mm is None else pixel_size_mm)
+    row.update(
+        file=path.name,
+        pixel_size_mm=_size_cell(pixel_size_mm),
+        pixel_size_source=pixel_size_source or "",
+    )
     try:
-        image = read_image(path)
+        image, file_size, file_source = read_frame(path)
     except InputError as e:
         row.update(status="error", message=str(e))
         return row, None
+    if pixel_size_mm is None and file_size is not None:
+        pixel_size_mm = file_size
+        row.update(pixel_size_mm=_size_cell(file_size), pixel_size_source=file_source)
     pred = predictor.predict(image, pixel_size_mm)
     submission = None
     m = pred.measurement  # None without a pixel size: then no mm at all, never invented ones

@@ -1,10 +1,11 @@
 """Cine clips and live streams: frame-by-frame measurement, annotated video, stable summary.
 
 Clips (``.mp4``, ``.avi``, ``.mov``, ``.mkv``, ``.gif`` or a folder of frames) are decoded with
-PyAV (FFmpeg bindings, maintained, wheels bundle FFmpeg). A live source (a generator of frames, a
-camera index, or a stream URL) is read on its own thread that keeps only the newest frame: when
-inference is slower than the source, older frames are dropped and counted, never queued, so the
-output never falls behind the scan.
+PyAV (FFmpeg bindings, maintained, wheels bundle FFmpeg); a multi-frame DICOM file (told by
+content, any suffix) through :mod:`fetalseg.data.dicom`, with its frame time and pixel size.
+A live source (a generator of frames, a camera index, or a stream URL) is read on its own thread
+that keeps only the newest frame: when inference is slower than the source, older frames are
+dropped and counted, never queued, so the output never falls behind the scan.
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from fetalseg.data.io import check_size, list_images, read_image, to_gray_uint8
+from fetalseg.data.dicom import (
+    DicomImage,
+    decode_dicom,
+    dicom_frame_count,
+    is_dicom,
+    pixel_size_value,
+)
+from fetalseg.data.io import check_size, list_images, read_file_bytes, read_image, to_gray_uint8
 from fetalseg.errors import InputError
 from fetalseg.inference.overlay import draw_overlay, measurement_lines
 from fetalseg.inference.predictor import Prediction, Predictor
@@ -29,23 +37,64 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".gif", ".webm")
 FRAME_FIELDS = ("frame", "time_s", "status", "hc_mm", "bpd_mm", "ofd_mm", "ga_weeks")
 
 
+#: Frame rate of a DICOM clip without a ``FrameTime``, and of a folder of frames.
+DEFAULT_FPS = 25.0
+
+
+def _dicom_bytes(path: Path) -> bytes | None:
+    """The file's bytes when it is DICOM (by its ``DICM`` marker), else ``None`` (also when it
+    cannot be read: whoever reads it next reports why)."""
+    try:
+        with path.open("rb") as f:
+            if not is_dicom(f.read(132)):
+                return None
+    except OSError:
+        return None
+    return read_file_bytes(path)
+
+
 def is_clip(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in VIDEO_SUFFIXES
+    """Whether ``path`` is a clip: a video suffix, or a DICOM file (any suffix) whose header
+    says more than one frame. An unreadable DICOM is not a clip: read as an image, its error
+    row says why."""
+    path = Path(path)
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return True
+    data = _dicom_bytes(path) if path.is_file() else None
+    if data is None:
+        return False
+    try:
+        return dicom_frame_count(data, str(path)) > 1
+    except InputError:
+        return False
 
 
 def read_clip(path: str | Path) -> tuple[Iterator[np.ndarray], float, int]:
-    """``(frames, fps, count)``: ``(H, W) uint8`` frames of a video file or a frame folder.
+    """``(frames, fps, count)``: ``(H, W) uint8`` frames of a video file, a multi-frame DICOM
+    file or a frame folder.
 
-    ``count`` is 0 when the container does not say. Errors name the file.
+    ``count`` is 0 when the container does not say; a DICOM clip's fps is ``1000 / FrameTime``
+    (ms), else 25. Errors name the file.
     """
+    frames, fps, count, _ = _open_clip(path)
+    return frames, fps, count
+
+
+def _open_clip(path: str | Path) -> tuple[Iterator[np.ndarray], float, int, DicomImage | None]:
+    """:func:`read_clip`'s answer and, for a DICOM file, the decoded file (for its pixel size)."""
     path = Path(path)
     if path.is_dir():
         files = list_images(path)
         if not files:
             raise InputError(f"{path}: no frames (png, jpg, bmp, tif) in the folder")
-        return (read_image(f) for f in files), 25.0, len(files)
+        return (read_image(f) for f in files), DEFAULT_FPS, len(files), None
+    data = _dicom_bytes(path) if path.is_file() else None
+    if data is not None:
+        d = decode_dicom(data, str(path))  # all frames at once: bounded by the file's limits
+        fps = 1000.0 / d.frame_time_ms if d.frame_time_ms else DEFAULT_FPS
+        return iter(d.frames), fps, d.n_frames, d
     if path.suffix.lower() == ".gif":
-        return _read_gif(path)
+        return (*_read_gif(path), None)
     import av
 
     try:
@@ -68,7 +117,7 @@ def read_clip(path: str | Path) -> tuple[Iterator[np.ndarray], float, int]:
         finally:
             container.close()
 
-    return frames(), fps, count
+    return frames(), fps, count, None
 
 
 def _read_gif(path: Path) -> tuple[Iterator[np.ndarray], float, int]:
@@ -104,7 +153,11 @@ def _read_gif(path: Path) -> tuple[Iterator[np.ndarray], float, int]:
 
 @dataclass
 class ClipSummary:
-    """A stable clip-level answer: the median over frames where a head was found."""
+    """A stable clip-level answer: the median over frames where a head was found.
+
+    ``pixel_size_mm``: mm per px used (one number, or ``[x, y]`` for non-square pixels), and
+    ``pixel_size_source``: ``"--pixel-size"``, ``"dicom <source>"`` or ``None`` (px only).
+    """
 
     frames: int
     frames_with_head: int
@@ -116,6 +169,8 @@ class ClipSummary:
     ga_weeks_from_median_hc: float | None = None
     dropped_frames: int = 0
     fps_processed: float | None = None
+    pixel_size_mm: float | tuple[float, float] | None = None
+    pixel_size_source: str | None = None
 
 
 def summarize_clip(
@@ -196,12 +251,21 @@ def process_clip(
     overwrite: bool = False,
     progress: bool = True,
 ) -> ClipSummary:
-    """Measure every frame of a clip: ``annotated.mp4``, ``frames.csv``, ``summary.json``."""
+    """Measure every frame of a clip: ``annotated.mp4``, ``frames.csv``, ``summary.json``.
+
+    ``pixel_size_mm``: mm per px given by the user; without it, a DICOM clip's own calibration
+    is used (``(x, y)`` when its pixels are not square), else frames are measured in px only.
+    """
     out = Path(out)
     if (out / "frames.csv").exists() and not overwrite:
         raise InputError(f"{out}: already holds results (frames.csv); pass --overwrite")
     out.mkdir(parents=True, exist_ok=True)
-    frames, fps, count = read_clip(path)
+    frames, fps, count, dicom = _open_clip(path)
+    size: float | tuple[float, float] | None = pixel_size_mm
+    source = None if size is None else "--pixel-size"
+    if size is None and dicom is not None and dicom.pixel_size_mm is not None:
+        size = pixel_size_value(dicom.pixel_size_mm)
+        source = f"dicom {dicom.pixel_size_source}"
     writer = _VideoWriter(out / "annotated.mp4", fps)
     rows = []
     t0 = time.perf_counter()
@@ -211,7 +275,7 @@ def process_clip(
             w.writeheader()
             bar = tqdm(frames, total=count or None, desc="clip", unit="frame", disable=not progress)
             for i, frame in enumerate(bar):
-                pred = predictor.predict(frame, pixel_size_mm)
+                pred = predictor.predict(frame, size)
                 row = _frame_row(i, i / fps, pred)
                 rows.append(row)
                 w.writerow(row)
@@ -221,6 +285,7 @@ def process_clip(
     if not rows:
         raise InputError(f"{path}: the clip has no frames")
     summary = summarize_clip(rows, seconds=time.perf_counter() - t0)
+    summary.pixel_size_mm, summary.pixel_size_source = size, source
     (out / "summary.json").write_text(json.dumps(summary.__dict__, indent=2))
     return summary
 
