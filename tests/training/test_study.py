@@ -26,6 +26,8 @@ def test_study_runs_end_to_end_on_tiny_synthetic_data(tmp_path, capsys):
         assert r["latency_fp32_ms"] > 0 and r["latency_int8_ms"] > 0 and r["epochs"] == 1
     table = (out / "study.md").read_text()
     assert "| unet-64x64 |" in table and "HC ADF mm" in table
+    assert "| bisenet-64x64 | 1 |" in table  # the epochs/hours table
+    assert "best epoch by validation DSC" in table and "Machine: " in table
     assert (out / "figure2.png").stat().st_size > 0
     # resumable: a second run trains nothing more and gives the same table
     assert (

@@ -154,7 +154,14 @@ def run_study(study: StudyConfig, progress: bool = True) -> dict[str, Any]:
                 ),
             }
         )
-    report = {"test_images": len(test), "schedule": to_dict(study.base.train), "rows": results}
+    from fetalseg.inference.benchmark import machine_info
+
+    report = {
+        "test_images": len(test),
+        "schedule": to_dict(study.base.train),
+        "machine": machine_info(threads=2),
+        "rows": results,
+    }
     (out / "study.json").write_text(json.dumps(report, indent=2))
     (out / "study.md").write_text(study_markdown(report))
     _figure(evals, study, out / "figure2.png")
@@ -167,8 +174,9 @@ def study_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"Test split: {report['test_images']} images (subjects never seen in training). "
         f"Schedule for every row: {', '.join(map(str, epochs))} epochs of a {t['epochs']}-epoch "
-        f"plan, Adam lr {t['lr']}, batch {t['batch_size']}. Latency: ONNX Runtime, batch 1, "
-        "2 threads. Reference values in brackets.",
+        f"plan, Adam lr {t['lr']}, batch {t['batch_size']}, best epoch by validation "
+        f"{t.get('select_by', 'dsc').upper()}. Latency: ONNX Runtime, batch 1, 2 threads. "
+        "Reference values in brackets.",
         "",
         "| row | DSC % | SE % | SP % | PC % | JS % | HD95 mm | HC ADF mm | params M | GMACs "
         "| ms fp32 | ms int8 |",
@@ -186,6 +194,19 @@ def study_markdown(report: dict[str, Any]) -> str:
         cells.append(f"{r['gmacs']:.2f}" + (f" ({ref[6]:.2f})" if ref else ""))
         cells += [f"{r['latency_fp32_ms']:.1f}", f"{r['latency_int8_ms']:.1f}"]
         lines.append("| " + " | ".join(cells) + " |")
+    m = report.get("machine")
+    lines += [
+        "",
+        "| row | epochs | training hours |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {r['row']} | {r['epochs']} | {r['train_hours']:.2f} |" for r in report["rows"]]
+    if m:
+        lines += [
+            "",
+            f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, "
+            f"torch {m['torch']}, onnxruntime {m['onnxruntime']}.",
+        ]
     return "\n".join(lines) + "\n"
 
 
