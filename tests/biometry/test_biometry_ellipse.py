@@ -373,3 +373,16 @@ def test_region_size_counts_the_pixels_the_outline_encloses(seed):
     )
     m = measure_head(mask, 0.1, min_area_px=10_000)
     assert f"has {int(mask.sum())} px" in m.message
+
+
+def test_a_ring_outline_beats_a_smaller_solid_blob_and_a_pixel_counts_one():
+    """The region is chosen by the pixels its outline encloses: a head predicted as a ring
+    (inside missed) is still the head; a lone pixel encloses exactly one."""
+    mask = np.zeros((H, W), np.uint8)
+    cv2.ellipse(mask, (300, 270), (150, 110), 0, 0, 360, 1, 3)  # ring: ~1.6k px, encloses ~52k
+    cv2.circle(mask, (650, 100), 40, 1, -1)  # solid disc: ~5k px
+    m = measure_head(mask, 0.1)
+    assert m.center_x_px == pytest.approx(300, abs=1) and m.semi_axis_a_px > 140
+    dot = np.zeros((H, W), np.uint8)
+    dot[10, 10] = 1
+    assert "has 1 px" in measure_head(dot, 0.1).message

@@ -94,6 +94,7 @@ def test_init_from_starts_at_the_given_weights(tmp_path, tiny_checkpoint):
     cfg = tiny_cfg("train.epochs=1", "train.lr=1e-12", f"train.init_from={tiny_checkpoint}")
     end = train(cfg, tmp_path, progress=False).model.state_dict()
     convs = [k for k in start if k.endswith("weight") and start[k].ndim == 4]
+    convs = [k for k in convs if not k.startswith("aux")]  # aux heads keep their own init
     assert convs and all(torch.allclose(start[k], end[k], atol=1e-9) for k in convs)
     fresh = train(tiny_cfg("train.epochs=1", "train.lr=1e-12"), tmp_path / "fresh", progress=False)
     assert not torch.allclose(start[convs[0]], fresh.model.state_dict()[convs[0]])
@@ -109,17 +110,42 @@ def test_init_from_refuses_another_size_or_a_missing_file(tmp_path, tiny_checkpo
         train(tiny_cfg("train.select_by=hd95"), tmp_path, progress=False)
 
 
-def test_log_from_before_hc_adf_is_upgraded_on_resume(tmp_path):
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])  # csv.DictWriter wrote CRLF
+def test_log_from_before_hc_adf_is_upgraded_on_resume(tmp_path, newline):
     log = tmp_path / "log.csv"
-    log.write_text(
-        "epoch,train_loss,val_dsc,lr,images_per_s,seconds\n"
-        "1,0.5,0.9,0.0003,10.0,50.0\n2,0.4,0.92,0.0003,10.0,50.0\n3,0.3,0.9"
-    )
+    lines = ["epoch,train_loss,val_dsc,lr,images_per_s,seconds"]
+    lines += ["1,0.5,0.9,0.0003,10.0,50.0", "2,0.4,0.92,0.0003,10.0,50.0", "3,0.3,0.9"]
+    log.write_bytes(newline.join(lines).encode())
     _truncate_log(log, 2)
     rows = read_log(log)
     assert [r["epoch"] for r in rows] == [1, 2]
     assert rows[1]["val_dsc"] == 0.92 and rows[1]["lr"] == 0.0003
     assert all(r["val_adf_mm"] != r["val_adf_mm"] for r in rows)  # NaN: not measured then
+
+
+def test_resume_of_a_checkpoint_that_knows_only_best_dsc(tmp_path):
+    """Checkpoints written before ``best_score`` existed resume with their ``best_dsc``: an
+    epoch scoring below it does not replace best.pt."""
+    train(tiny_cfg("train.epochs=1"), tmp_path, progress=False)
+    last = load_checkpoint(tmp_path / "last.pt")
+    del last["best_score"]
+    last["best_dsc"] = 2.0  # unbeatable: no later epoch may count as better
+    torch.save(last, tmp_path / "last.pt")
+    before = (tmp_path / "best.pt").stat().st_mtime_ns
+    train(tiny_cfg(), tmp_path, resume=True, progress=False, epochs=2)
+    assert (tmp_path / "best.pt").stat().st_mtime_ns == before
+    assert load_checkpoint(tmp_path / "last.pt")["best_score"] == 2.0
+
+
+def test_init_from_names_what_cannot_be_used(tmp_path, tiny_checkpoint):
+    # the shipped model is 384x256: refused for a 64x64 run, with both sizes named
+    with pytest.raises(InputError, match=r"holds bisenet at 384x256.*trains bisenet at 64x64"):
+        train(tiny_cfg("train.init_from=shipped"), tmp_path, progress=False)
+    from fetalseg.inference.weights import shipped_int8
+
+    with pytest.raises(InputError, match="ONNX export has no trainable weights"):
+        cfg = tiny_cfg("data.width=384", "data.height=256", f"train.init_from={shipped_int8()}")
+        train(cfg, tmp_path, progress=False)
 
 
 def test_too_few_images_is_clear(tmp_path):

@@ -87,6 +87,7 @@ __all__ = [
     "fit_head_ellipse_px",
     "gestational_age_weeks",
     "hadlock_ga_weeks",
+    "hc_difference_mm",
     "measure_head",
     "measurement_from_ellipse",
     "ramanujan_perimeter",
@@ -354,14 +355,17 @@ def _largest_outline(binary: np.ndarray) -> tuple[np.ndarray, int]:
 
     Works from the outer contours alone (``RETR_EXTERNAL``, ``CHAIN_APPROX_NONE``): a contour
     traced through boundary-pixel centres is a lattice polygon, so the pixels it encloses are
-    ``area + boundary / 2 + 1`` (Pick's theorem). Labelling every pixel
-    (``connectedComponentsWithStats``) gives the same choice at ~25x the cost on an 800x540
-    frame, which was most of the post-processing time.
+    ``area + boundary / 2 + 1`` (Pick's theorem). Counting the enclosed pixels rather than the
+    component's own makes a head predicted as a ring (its inside missed) beat a smaller solid
+    blob, as it should: the outline is what is measured. Labelling every pixel
+    (``connectedComponentsWithStats``) cost ~25x more on an 800x540 frame, most of the
+    post-processing time.
     """
     contours, _ = cv2.findContours(binary, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     best, best_px = np.zeros((0, 2), np.int32), 0
     for c in contours:
-        enclosed = round(cv2.contourArea(c) + len(c) / 2 + 1)
+        # Pick's theorem holds for polygons with an inside; a lone pixel's "contour" has none
+        enclosed = 1 if len(c) == 1 else round(cv2.contourArea(c) + len(c) / 2 + 1)
         if enclosed > best_px:
             best, best_px = c.reshape(-1, 2), enclosed
     return best, best_px
@@ -531,6 +535,15 @@ def challenge_row(filename: str, measurement: Measurement) -> ChallengeRow:
     if e is None:
         return ChallengeRow(filename, 0.0, 0.0, 0.0, 0.0, 0.0)
     return ChallengeRow(filename, e.center_x, e.center_y, e.a, e.b, e.angle_rad)
+
+
+def hc_difference_mm(measured_hc_mm: float | None, true_hc_mm: float) -> float:
+    """The HC18 challenge's DF, ``measured - true`` in mm (its ADF is the absolute value).
+
+    No measurement (no head found) counts as HC 0, as the challenge scores a zero ellipse: the
+    error is then the whole true HC, never a NaN that a mean would silently skip.
+    """
+    return (measured_hc_mm or 0.0) - true_hc_mm
 
 
 def write_challenge_csv(path: str | Path, rows: Iterable[ChallengeRow]) -> None:

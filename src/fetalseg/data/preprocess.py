@@ -60,6 +60,12 @@ def probability_to_original(prob: np.ndarray, geometry: Geometry) -> np.ndarray:
     )
 
 
+def mask_on_original(logits: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """``(net_h, net_w)`` logits -> ``(orig_h, orig_w) uint8 {0, 1}`` head mask: the soft map is
+    upsampled first, then thresholded at logit 0 (probability 0.5)."""
+    return (probability_to_original(logits, geometry) > 0).astype(np.uint8)
+
+
 def normalize(image: np.ndarray) -> np.ndarray:
     """``uint8 (..., H, W) -> float32`` in ``[-1, 1]``: a fixed map, so every backend agrees."""
     return image.astype(np.float32) / 127.5 - 1.0

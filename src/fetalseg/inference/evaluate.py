@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from fetalseg.biometry import measure_head
+from fetalseg.biometry import hc_difference_mm, measure_head
 from fetalseg.data.hc18 import Record, load_pair
-from fetalseg.data.preprocess import probability_to_original, resize_mask
+from fetalseg.data.preprocess import mask_on_original, resize_mask
 from fetalseg.inference.predictor import Predictor
 from fetalseg.metrics import overlap_metrics, summarize, surface_distances
 
@@ -60,7 +60,7 @@ def evaluate_records(
         image, truth = load_pair(rec)
         x, geom = predictor.preprocess(image)
         logits = predictor.logits(x)[0]
-        pred = (probability_to_original(logits, geom) > 0).astype(np.uint8)
+        pred = mask_on_original(logits, geom)
         row: dict[str, object] = {"file": rec.name}
         row.update({k: float(v[0]) for k, v in overlap_metrics(pred, truth).items()})
         row.update(surface_distances(pred, truth, (rec.pixel_size_mm, rec.pixel_size_mm)))
@@ -70,12 +70,9 @@ def evaluate_records(
         row["hc_true_mm"] = rec.hc_mm
         row["hc_pred_mm"] = m.hc_mm
         row["status"] = m.status.value
-        if m.hc_mm is not None and rec.hc_mm is not None:
-            row["df_mm"] = m.hc_mm - rec.hc_mm
-            row["adf_mm"] = abs(m.hc_mm - rec.hc_mm)
-        else:  # no head found: the whole HC is the error (never a NaN left out of the mean)
-            row["df_mm"] = -(rec.hc_mm or 0.0)
-            row["adf_mm"] = rec.hc_mm or 0.0
+        # no head found: the whole HC is the error (never a NaN left out of the mean)
+        row["df_mm"] = 0.0 if rec.hc_mm is None else hc_difference_mm(m.hc_mm, rec.hc_mm)
+        row["adf_mm"] = abs(row["df_mm"])
         rows.append(row)
         if keep_examples:
             examples[rec.name] = (image, truth, pred)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from fetalseg.biometry import Measurement, measure_head
-from fetalseg.data.preprocess import Geometry, normalize, probability_to_original, resize_image
+from fetalseg.data.preprocess import Geometry, mask_on_original, normalize, resize_image
 from fetalseg.errors import InputError
 from fetalseg.inference.weights import LoadedModel, load_model, shipped_int8
 
@@ -126,7 +126,7 @@ class Predictor:
         t1 = time.perf_counter()
         logits = self.logits(x)[0]
         t2 = time.perf_counter()
-        mask = (probability_to_original(logits, geom) > 0).astype(np.uint8)
+        mask = mask_on_original(logits, geom)
         measurement = None if pixel_size_mm is None else measure_head(mask, pixel_size_mm)
         t3 = time.perf_counter()
         for stage, seconds in (("pre", t1 - t0), ("model", t2 - t1), ("post", t3 - t2)):

@@ -88,7 +88,7 @@ def lr_factor(epoch: int, cfg_train) -> float:
     return cfg_train.lr_decay_factor**steps
 
 
-def check_config(cfg: RunConfig) -> None:
+def check_config(cfg: RunConfig, resuming: bool = False) -> None:
     """Refuse values training cannot run with (:class:`InputError` naming the key), before any
     data is read. Input sizes are checked against the model's stride in :func:`train`."""
     d, t = cfg.data, cfg.train
@@ -115,7 +115,8 @@ def check_config(cfg: RunConfig) -> None:
         ("train.select_by", t.select_by in SELECT_BY, " or ".join(SELECT_BY)),
         (
             "train.init_from",
-            t.init_from in ("", "shipped") or Path(t.init_from).is_file(),
+            # a resumed run starts from its checkpoint, not from init_from
+            resuming or t.init_from in ("", "shipped") or Path(t.init_from).is_file(),
             "empty, 'shipped' or an existing weights file",
         ),
     ]
@@ -178,22 +179,21 @@ def hc_abs_errors(logits: np.ndarray, data: CachedSet) -> np.ndarray:
     ``logits (N, h, w)`` mapped back to each image's original grid (as at inference). A frame
     with no head found counts its whole true HC as the error, as :mod:`~fetalseg.inference.
     evaluate` does."""
-    from fetalseg.biometry import measure_head
-    from fetalseg.data.preprocess import probability_to_original
+    from fetalseg.biometry import hc_difference_mm, measure_head
+    from fetalseg.data.preprocess import mask_on_original
 
     errors = []
     for logit, geom, px, hc in zip(logits, data.geometry, data.pixel_size_mm, data.hc_mm):
         if not math.isfinite(hc):
             continue
-        mask = (probability_to_original(logit, geom) > 0).astype(np.uint8)
-        pred = measure_head(mask, float(px)).hc_mm
-        errors.append(abs(pred - hc) if pred is not None else hc)
+        measured = measure_head(mask_on_original(logit, geom), float(px)).hc_mm
+        errors.append(abs(hc_difference_mm(measured, hc)))
     return np.asarray(errors, np.float64)
 
 
 def _initial_weights(model: torch.nn.Module, cfg: RunConfig) -> None:
     """Load ``cfg.train.init_from`` into ``model`` (fine-tuning); refuse another model or size."""
-    from fetalseg.inference.weights import load_model
+    from fetalseg.inference.weights import _inference_state, load_model
 
     path = cfg.train.init_from
     loaded = load_model(None if path == "shipped" else path)
@@ -205,8 +205,13 @@ def _initial_weights(model: torch.nn.Module, cfg: RunConfig) -> None:
             f"config train.init_from = {path!r}: holds {m0} at {w0}x{h0} with {c0} channel(s); "
             f"this run trains {m1} at {w1}x{h1} with {c1}"
         )
-    assert loaded.model is not None
-    model.load_state_dict(loaded.model.state_dict())
+    if loaded.model is None:
+        raise InputError(
+            f"config train.init_from = {path!r}: an ONNX export has no trainable weights; "
+            "give the .safetensors or .pt file"
+        )
+    # Only the inference weights: the aux heads keep this run's own initialisation.
+    model.load_state_dict(_inference_state(loaded.model.state_dict()), strict=False)
 
 
 def _rng_state(np_rng: np.random.Generator) -> dict[str, Any]:
@@ -245,7 +250,7 @@ def train(
         cfg = from_dict(RunConfig, ckpt["config"])
     if epochs is not None:
         cfg.train.epochs = epochs
-    check_config(cfg)
+    check_config(cfg, resuming=ckpt is not None)
     t = cfg.train
     if t.threads > 0:
         torch.set_num_threads(t.threads)
@@ -377,7 +382,8 @@ def train(
             }
             _append_log(run_dir / "log.csv", row)
             score = val_dsc if t.select_by == "dsc" else -val_adf
-            improved = score > best_score
+            # a NaN score never improves, yet a run always has a best.pt
+            improved = score > best_score or (ckpt is None and epoch == 0)
             best_score = max(best_score, score)
             state = {
                 "model": model.state_dict(),
