@@ -13,6 +13,14 @@ def test_benchmark_covers_every_model_backend_and_mode(tiny_checkpoint):
     assert set(speedups(result)) >= {"bisenet int8 vs torch fp32 (model only)"}
     md = to_markdown(result)
     assert "ONNX Runtime int8" in md and "threads" in md
+    for r in result["rows"]:
+        if r["mode"] == "model":
+            assert r["stages_ms"] is None
+            continue
+        st = r["stages_ms"]  # the stages of the timed iterations add up to their latency
+        assert set(st) == {"decode", "pre", "model", "post"} and all(v > 0 for v in st.values())
+        assert sum(st.values()) <= 1000 / r["fps"] * 1.05
+    assert "| decode | pre | model | post |" in md
 
 
 def test_export_onnx_and_int8_predictors_agree(tiny_checkpoint, tmp_path, capsys, hc18_root):

@@ -42,6 +42,8 @@ class BenchRow:
     p95_ms: float
     fps: float  # 1 / mean latency
     iterations: int
+    #: end-to-end only: mean ms per stage (decode, pre, model, post) over the timed iterations
+    stages_ms: dict[str, float] | None = None
 
 
 def machine_info(threads: int) -> dict[str, object]:
@@ -81,8 +83,15 @@ def _time(fn, warmup: int, iterations: int) -> list[float]:
     return times
 
 
-def _row(model: str, backend: str, mode: str, times: list[float]) -> BenchRow:
+def _row(
+    model: str,
+    backend: str,
+    mode: str,
+    times: list[float],
+    stages: dict[str, list[float]] | None = None,
+) -> BenchRow:
     t = np.asarray(times) * 1000
+    n = len(t)
     return BenchRow(
         model,
         backend,
@@ -90,7 +99,8 @@ def _row(model: str, backend: str, mode: str, times: list[float]) -> BenchRow:
         float(np.percentile(t, 50)),
         float(np.percentile(t, 95)),
         float(1000 / t.mean()),
-        len(t),
+        n,
+        None if stages is None else {k: float(np.mean(v[-n:]) * 1000) for k, v in stages.items()},
     )
 
 
@@ -149,13 +159,19 @@ def run_benchmark(
                     )
                 )
 
-                def end_to_end(p=p):
-                    pred = p.predict(decode_image(png), 0.15)
+                decode_s: list[float] = []
+
+                def end_to_end(p=p, decode_s=decode_s):
+                    t0 = time.perf_counter()
+                    image = decode_image(png)
+                    decode_s.append(time.perf_counter() - t0)
+                    pred = p.predict(image, 0.15)
                     assert pred.measurement is not None
 
-                rows.append(
-                    _row(model, backend, "end-to-end", _time(end_to_end, warmup, iterations))
-                )
+                p.timings.clear()
+                times = _time(end_to_end, warmup, iterations)
+                stages = {"decode": decode_s, **{k: p.timings[k] for k in ("pre", "model", "post")}}
+                rows.append(_row(model, backend, "end-to-end", times, stages))
     return {
         "machine": machine_info(threads),
         "input": "800x540 frame -> 384x256 network, batch 1",
@@ -191,6 +207,20 @@ def to_markdown(result: dict[str, object]) -> str:
             f"| {r['model']} | {BACKEND_LABELS[r['backend']]} | {r['mode']} | {r['p50_ms']:.1f} | "
             f"{r['p95_ms']:.1f} | {r['fps']:.1f} |"
         )
+    lines += [
+        "",
+        "End-to-end stages, mean ms (post = mask on the original grid, outline, ellipse, mm):",
+        "",
+        "| model | backend | decode | pre | model | post |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for r in result["rows"]:  # type: ignore[union-attr]
+        st = r.get("stages_ms")
+        if st:
+            lines.append(
+                f"| {r['model']} | {BACKEND_LABELS[r['backend']]} | {st['decode']:.2f} | "
+                f"{st['pre']:.2f} | {st['model']:.2f} | {st['post']:.2f} |"
+            )
     lines.append("")
     for k, v in speedups(result).items():
         lines.append(f"- {k}: {v:.2f}x")
