@@ -8,6 +8,7 @@ size and how it was made. Auxiliary heads are training-only and are not shipped.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -118,7 +119,7 @@ def export_safetensors(
     # BN's step counter is an integer: keep it exact rather than half.
     state.update({k: v for k, v in ckpt["model"].items() if k.endswith("num_batches_tracked")})
     info = {"epochs": ckpt["epoch"] + 1, "val_dsc": ckpt["val_dsc"]}
-    if "val_adf_mm" in ckpt:
+    if "val_adf_mm" in ckpt and math.isfinite(ckpt["val_adf_mm"]):  # JSON has no NaN
         info["val_adf_mm"] = ckpt["val_adf_mm"]
     info.update(extra_info or {})
     out = Path(out)

@@ -32,6 +32,9 @@ REFERENCE_TABLE = {
 }
 
 
+SELECTION_NAMES = {"dsc": "DSC", "hc_adf": "HC ADF"}
+
+
 @dataclass
 class StudyRow:
     model: str
@@ -175,8 +178,8 @@ def study_markdown(report: dict[str, Any]) -> str:
         f"Test split: {report['test_images']} images (subjects never seen in training). "
         f"Schedule for every row: {', '.join(map(str, epochs))} epochs of a {t['epochs']}-epoch "
         f"plan, Adam lr {t['lr']}, batch {t['batch_size']}, best epoch by validation "
-        f"{t.get('select_by', 'dsc').upper()}. Latency: ONNX Runtime, batch 1, 2 threads. "
-        "Reference values in brackets.",
+        f"{SELECTION_NAMES[t.get('select_by', 'dsc')]}. Latency: ONNX Runtime, batch 1, "
+        "2 threads. Reference values in brackets.",
         "",
         "| row | DSC % | SE % | SP % | PC % | JS % | HD95 mm | HC ADF mm | params M | GMACs "
         "| ms fp32 | ms int8 |",
