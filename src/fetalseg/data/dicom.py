@@ -82,6 +82,14 @@ class DicomImage:
     def is_clip(self) -> bool:
         return self.n_frames > 1
 
+    @property
+    def calibration(self) -> tuple[float | tuple[float, float] | None, str | None]:
+        """``(pixel size as measuring takes it, "dicom <source>")``, or ``(None, None)`` when the
+        file has no calibration (see :func:`pixel_size_value`)."""
+        if self.pixel_size_mm is None:
+            return None, None
+        return pixel_size_value(self.pixel_size_mm), f"dicom {self.pixel_size_source}"
+
 
 def is_dicom(data: bytes) -> bool:
     """Whether ``data`` is a DICOM Part 10 file (128-byte preamble then ``DICM``)."""

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from fetalseg.biometry import ChallengeRow, challenge_row, ramanujan_perimeter, write_challenge_csv
 from fetalseg.biometry.ellipse import measure_head
-from fetalseg.data.dicom import decode_dicom, dicom_frame_count, is_dicom, pixel_size_value
+from fetalseg.data.dicom import decode_dicom, dicom_frame_count, is_dicom
 from fetalseg.data.io import decode_image, list_images, read_file_bytes
 from fetalseg.errors import InputError
 from fetalseg.inference.overlay import draw_overlay, measurement_lines
@@ -160,9 +160,7 @@ def read_frame(path: Path) -> tuple[np.ndarray, PixelSize | None, str | None]:
             f"pass it on its own: fetalseg predict {path}"
         )
     d = decode_dicom(data, str(path))
-    if d.pixel_size_mm is None:
-        return d.frames[0], None, None
-    return d.frames[0], pixel_size_value(d.pixel_size_mm), f"dicom {d.pixel_size_source}"
+    return (d.frames[0], *d.calibration)
 
 
 def _size_cell(size: PixelSize | None) -> object:

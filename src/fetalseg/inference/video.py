@@ -21,15 +21,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from fetalseg.data.dicom import (
-    DicomImage,
-    decode_dicom,
-    dicom_frame_count,
-    is_dicom,
-    pixel_size_value,
-)
+from fetalseg.data.dicom import DicomImage, decode_dicom, dicom_frame_count, is_dicom
 from fetalseg.data.io import check_size, list_images, read_file_bytes, read_image, to_gray_uint8
 from fetalseg.errors import InputError
+from fetalseg.inference.batch import SOURCE_OPTION
 from fetalseg.inference.overlay import draw_overlay, measurement_lines
 from fetalseg.inference.predictor import Prediction, Predictor
 
@@ -262,10 +257,9 @@ def process_clip(
     out.mkdir(parents=True, exist_ok=True)
     frames, fps, count, dicom = _open_clip(path)
     size: float | tuple[float, float] | None = pixel_size_mm
-    source = None if size is None else "--pixel-size"
-    if size is None and dicom is not None and dicom.pixel_size_mm is not None:
-        size = pixel_size_value(dicom.pixel_size_mm)
-        source = f"dicom {dicom.pixel_size_source}"
+    source = None if size is None else SOURCE_OPTION
+    if size is None and dicom is not None:
+        size, source = dicom.calibration
     writer = _VideoWriter(out / "annotated.mp4", fps)
     rows = []
     t0 = time.perf_counter()
