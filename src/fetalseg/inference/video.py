@@ -99,7 +99,7 @@ def _open_clip(path: str | Path) -> tuple[Iterator[np.ndarray], float, int, Dico
         raise InputError(f"{path}: no such file") from None
     except (av.error.FFmpegError, IndexError, OSError) as e:
         raise InputError(f"{path}: not a readable video ({type(e).__name__})") from None
-    fps = float(stream.average_rate or stream.guessed_rate or 25)
+    fps = float(stream.average_rate or stream.guessed_rate or DEFAULT_FPS)
     count = int(stream.frames or 0)
 
     def frames() -> Iterator[np.ndarray]:

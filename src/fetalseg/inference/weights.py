@@ -51,8 +51,14 @@ class LoadedModel:
         return int(self.config["model"]["in_channels"])
 
 
-def _inference_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: v for k, v in state.items() if not k.split(".")[0].startswith("aux")}
+def _training_only(key: str) -> bool:
+    """Whether a state-dict key belongs to an auxiliary head (training only, never shipped)."""
+    return key.split(".")[0].startswith("aux")
+
+
+def inference_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``state`` without the auxiliary heads' tensors: what inference (and fine-tuning) uses."""
+    return {k: v for k, v in state.items() if not _training_only(k)}
 
 
 def _build(config: dict[str, Any], state: dict[str, torch.Tensor], source: Path) -> nn.Module:
@@ -60,7 +66,7 @@ def _build(config: dict[str, Any], state: dict[str, torch.Tensor], source: Path)
     missing, unexpected = model.load_state_dict(
         {k: v.float() for k, v in state.items()}, strict=False
     )
-    missing = [k for k in missing if not k.split(".")[0].startswith("aux")]
+    missing = [k for k in missing if not _training_only(k)]
     if missing or unexpected:
         raise InputError(
             f"{source}: weights do not match model {config['model']['name']!r} "
@@ -115,7 +121,7 @@ def export_safetensors(
     from fetalseg.training.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(checkpoint)
-    state = {k: v.half().contiguous() for k, v in _inference_state(ckpt["model"]).items()}
+    state = {k: v.half().contiguous() for k, v in inference_state(ckpt["model"]).items()}
     # BN's step counter is an integer: keep it exact rather than half.
     state.update({k: v for k, v in ckpt["model"].items() if k.endswith("num_batches_tracked")})
     info = {"epochs": ckpt["epoch"] + 1, "val_dsc": ckpt["val_dsc"]}

@@ -193,7 +193,7 @@ def hc_abs_errors(logits: np.ndarray, data: CachedSet) -> np.ndarray:
 
 def _initial_weights(model: torch.nn.Module, cfg: RunConfig) -> None:
     """Load ``cfg.train.init_from`` into ``model`` (fine-tuning); refuse another model or size."""
-    from fetalseg.inference.weights import _inference_state, load_model
+    from fetalseg.inference.weights import inference_state, load_model
 
     path = cfg.train.init_from
     loaded = load_model(None if path == "shipped" else path)
@@ -211,7 +211,7 @@ def _initial_weights(model: torch.nn.Module, cfg: RunConfig) -> None:
             "give the .safetensors or .pt file"
         )
     # Only the inference weights: the aux heads keep this run's own initialisation.
-    model.load_state_dict(_inference_state(loaded.model.state_dict()), strict=False)
+    model.load_state_dict(inference_state(loaded.model.state_dict()), strict=False)
 
 
 def _rng_state(np_rng: np.random.Generator) -> dict[str, Any]:
