@@ -21,7 +21,7 @@ from fetalseg.biometry.ellipse import CV2_FILLED
 from fetalseg.config import default_data_root
 from fetalseg.data.hc18 import read_records, split_subjects
 from fetalseg.data.io import read_image
-from fetalseg.data.preprocess import mask_on_original
+from fetalseg.data.preprocess import full_size_logits, mask_on_original
 from fetalseg.inference.predictor import Predictor
 
 
@@ -31,10 +31,13 @@ def shifted(x: np.ndarray, d: int) -> np.ndarray:
 
 
 def tta_logits(p: Predictor, x: np.ndarray) -> dict[str, np.ndarray]:
-    plain = p.logits(x)[0]
-    flips = [plain, p.logits(x[..., ::-1])[0][:, ::-1], p.logits(x[..., ::-1, :])[0][::-1]]
-    flips.append(p.logits(x[..., ::-1, ::-1])[0][::-1, ::-1])
-    back = np.pad(p.logits(shifted(x, 4))[0], ((0, 4), (0, 4)), mode="edge")[4:, 4:]
+    def net(x: np.ndarray) -> np.ndarray:  # logits at the network size
+        return full_size_logits(p.logits(np.ascontiguousarray(x))[0], p.size)
+
+    plain = net(x)
+    flips = [plain, net(x[..., ::-1])[:, ::-1], net(x[..., ::-1, :])[::-1]]
+    flips.append(net(x[..., ::-1, ::-1])[::-1, ::-1])
+    back = np.pad(net(shifted(x, 4)), ((0, 4), (0, 4)), mode="edge")[4:, 4:]
     return {"plain": plain, "flip4": np.mean(flips, 0), "shift": (plain + back) / 2}
 
 

@@ -8,11 +8,16 @@ from fetalseg.inference.predictor import Predictor
 def test_benchmark_covers_every_model_backend_and_mode(tiny_checkpoint):
     result = run_benchmark(tiny_checkpoint, data_root=None, threads=1, iterations=2, warmup=1)
     keys = {(r["model"], r["backend"], r["mode"]) for r in result["rows"]}
-    assert len(keys) == 12  # 2 models x 3 backends x (model, end-to-end)
+    assert len(keys) == 16  # 2 models x 4 backends x (model, end-to-end)
     assert all(r["p95_ms"] >= r["p50_ms"] > 0 and r["fps"] > 0 for r in result["rows"])
-    assert set(speedups(result)) >= {"bisenet int8 vs torch fp32 (model only)"}
+    assert set(speedups(result)) >= {
+        "bisenet onnx-int8 vs torch fp32 (model only)",
+        "bisenet openvino-int8 vs torch fp32 (model only)",
+        "bisenet vs unet, openvino-int8 (model only)",
+    }
     md = to_markdown(result)
-    assert "ONNX Runtime int8" in md and "threads" in md
+    assert "ONNX Runtime int8" in md and "OpenVINO int8" in md and "threads" in md
+    assert result["machine"]["openvino"]
     for r in result["rows"]:
         if r["mode"] == "model":
             assert r["stages_ms"] is None
@@ -40,6 +45,7 @@ def test_export_onnx_and_int8_predictors_agree(tiny_checkpoint, tmp_path, capsys
     assert rc == 0
     text = capsys.readouterr().out
     assert "onnx fp32: max |logit diff|" in text and "onnx int8" in text
+    assert "openvino int8" in text
     from fetalseg.data.synthetic import synthetic_frame
 
     image, _, _ = synthetic_frame(rng=3)
@@ -48,6 +54,8 @@ def test_export_onnx_and_int8_predictors_agree(tiny_checkpoint, tmp_path, capsys
     assert (torch_mask == onnx_mask).mean() > 0.999
     int8 = Predictor(tmp_path / "m_int8.onnx").predict(image).mask
     assert int8.shape == image.shape
+    ov = Predictor(tmp_path / "m_int8.onnx", "openvino-int8").predict(image).mask
+    assert (ov == int8).mean() > 0.99
 
 
 def test_onnx_file_cannot_run_on_torch_backend(tiny_checkpoint, tmp_path, capsys):

@@ -22,7 +22,7 @@ def test_shipped_files_and_provenance():
 
 def test_default_backend_is_int8_and_segments_synthetic_heads():
     fast = Predictor()
-    assert fast.backend == "onnx-int8"
+    assert fast.backend == "openvino-int8"
     exact = Predictor(backend="torch")
     dscs, agreement = [], []
     for seed in range(3):

@@ -3,6 +3,7 @@ import torch
 
 from fetalseg.models import build_model
 from fetalseg.models.bisenet import (
+    LOGIT_STRIDE,
     AttentionRefinementModule,
     BiSeNet,
     FeatureFusionModule,
@@ -31,6 +32,26 @@ def test_training_returns_aux_outputs_at_input_size(model):
     out = model(torch.randn(2, 1, 64, 96))
     assert isinstance(out, tuple) and len(out) == 3
     assert all(o.shape == (2, 1, 64, 96) for o in out)
+
+
+def test_coarse_logits_are_the_full_size_logits_before_upsampling(model):
+    import numpy as np
+
+    from fetalseg.data.preprocess import full_size_logits
+
+    model.eval()
+    x = torch.randn(2, 1, 64, 96)
+    with torch.no_grad():
+        full = model(x)
+        coarse = model(x, full_size=False)
+    assert coarse.shape == (2, 1, 64 // LOGIT_STRIDE, 96 // LOGIT_STRIDE)
+    up = torch.nn.functional.interpolate(coarse, size=(64, 96), mode="bilinear")
+    torch.testing.assert_close(up, full)
+    # the NumPy/OpenCV upsampling used at inference is the same interpolation
+    np.testing.assert_allclose(full_size_logits(coarse.numpy(), (96, 64)), full.numpy(), atol=1e-5)
+    model.train()
+    with pytest.raises(ValueError, match="inference"):
+        model(x, full_size=False)
 
 
 def test_odd_size_is_a_clear_error(model):

@@ -50,7 +50,8 @@ def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def probability_to_original(prob: np.ndarray, geometry: Geometry) -> np.ndarray:
-    """Upsample a ``(net_h, net_w)`` probability (or logit) map to ``(orig_h, orig_w)``.
+    """Upsample a ``(net_h, net_w)`` probability (or logit) map to ``(orig_h, orig_w)``; any
+    map covering the whole network input will do, e.g. BiSeNet's 1/8-resolution logits.
 
     Interpolating the soft map and thresholding afterwards gives smooth sub-network-pixel edges,
     which matters for HC in mm; thresholding first would give 2-pixel staircases.
@@ -60,12 +61,33 @@ def probability_to_original(prob: np.ndarray, geometry: Geometry) -> np.ndarray:
     )
 
 
+def full_size_logits(logits: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``(..., h, w)`` logits -> ``(..., H, W)`` at ``size = (W, H)``, bilinear with half-pixel
+    centres (as PyTorch's ``align_corners=False``); returned as is when already that size.
+
+    For BiSeNet's ONNX exports, which stop at the 1/8-resolution logits (see
+    :func:`fetalseg.inference.onnx_export.export_onnx`), where the network-size map is wanted.
+    """
+    w, h = size
+    if logits.shape[-2:] == (h, w):
+        return logits
+    flat = logits.reshape(-1, *logits.shape[-2:]).astype(np.float32, copy=False)
+    up = [cv2.resize(m, (w, h), interpolation=cv2.INTER_LINEAR) for m in flat]
+    return np.stack(up).reshape(*logits.shape[:-2], h, w)
+
+
 def mask_on_original(logits: np.ndarray, geometry: Geometry) -> np.ndarray:
-    """``(net_h, net_w)`` logits -> ``(orig_h, orig_w) uint8 {0, 1}`` head mask: the soft map is
-    upsampled first, then thresholded at logit 0 (probability 0.5)."""
+    """``(net_h, net_w)`` (or coarser) logits -> ``(orig_h, orig_w) uint8 {0, 1}`` head mask: the
+    soft map is upsampled first, then thresholded at logit 0 (probability 0.5)."""
     return (probability_to_original(logits, geometry) > 0).astype(np.uint8)
 
 
 def normalize(image: np.ndarray) -> np.ndarray:
     """``uint8 (..., H, W) -> float32`` in ``[-1, 1]``: a fixed map, so every backend agrees."""
+    if image.dtype == np.uint8:
+        # a table lookup is ~3x faster than the arithmetic per frame, with identical values
+        return np.take(_NORMALIZE_LUT, image)
     return image.astype(np.float32) / 127.5 - 1.0
+
+
+_NORMALIZE_LUT = np.arange(256, dtype=np.uint8).astype(np.float32) / 127.5 - 1.0

@@ -30,6 +30,7 @@ BACKEND_LABELS = {
     "torch": "PyTorch eager fp32",
     "onnx": "ONNX Runtime fp32",
     "onnx-int8": "ONNX Runtime int8",
+    "openvino-int8": "OpenVINO int8",
 }
 
 
@@ -56,6 +57,7 @@ def machine_info(threads: int) -> dict[str, object]:
     except OSError:
         pass
     import onnxruntime
+    import openvino
 
     flags = sorted(
         cpu_flags()
@@ -69,6 +71,7 @@ def machine_info(threads: int) -> dict[str, object]:
         "python": platform.python_version(),
         "torch": torch.__version__,
         "onnxruntime": onnxruntime.__version__,
+        "openvino": openvino.__version__,
     }
 
 
@@ -123,7 +126,13 @@ def _model_files(checkpoint: str | Path | None, tmp: Path, data_root: str | Path
         else:
             calib = parity_images(loaded, None, n=16)[0]
         int8 = quantize_int8(fp32, tmp / f"{name}_int8.onnx", calib)
-        files[name] = {"torch": loaded.source, "onnx": fp32, "onnx-int8": int8}
+        # both int8 runtimes run the same quantised file
+        files[name] = {
+            "torch": loaded.source,
+            "onnx": fp32,
+            "onnx-int8": int8,
+            "openvino-int8": int8,
+        }
     return files
 
 
@@ -146,9 +155,10 @@ def run_benchmark(
         files = _model_files(checkpoint, Path(d), data_root)
         if int8_model is not None:
             files["bisenet"]["onnx-int8"] = Path(int8_model)
+            files["bisenet"]["openvino-int8"] = Path(int8_model)
         for model, by_backend in files.items():
             for backend, path in by_backend.items():
-                p = Predictor(path, "torch" if backend == "torch" else "onnx", threads=threads)
+                p = Predictor(path, backend, threads=threads)
                 x, _ = p.preprocess(frame)
                 rows.append(
                     _row(
@@ -183,8 +193,9 @@ def speedups(result: dict[str, object]) -> dict[str, float]:
     """The ratios the targets are about."""
     fps = {(r["model"], r["backend"], r["mode"]): r["fps"] for r in result["rows"]}  # type: ignore[index,union-attr]
     out = {
-        "bisenet int8 vs torch fp32 (model only)": fps[("bisenet", "onnx-int8", "model")]
-        / fps[("bisenet", "torch", "model")],
+        f"bisenet {backend} vs torch fp32 (model only)": fps[("bisenet", backend, "model")]
+        / fps[("bisenet", "torch", "model")]
+        for backend in ("onnx-int8", "openvino-int8")
     }
     for backend in BACKEND_LABELS:
         out[f"bisenet vs unet, {backend} (model only)"] = (
@@ -197,7 +208,8 @@ def to_markdown(result: dict[str, object]) -> str:
     m = result["machine"]
     lines = [
         f"Machine: {m['cpu']}, {m['threads']} threads; CPU flags: {', '.join(m['cpu_flags'])}; "  # type: ignore[index]
-        f"torch {m['torch']}, onnxruntime {m['onnxruntime']}. {result['input']}.",  # type: ignore[index]
+        f"torch {m['torch']}, onnxruntime {m['onnxruntime']}, openvino {m['openvino']}. "  # type: ignore[index]
+        f"{result['input']}.",
         "",
         "| model | backend | mode | p50 ms | p95 ms | FPS |",
         "|---|---|---|---:|---:|---:|",

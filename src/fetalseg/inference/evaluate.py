@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from fetalseg.biometry import hc_difference_mm, measure_head
 from fetalseg.data.hc18 import Record, load_pair
-from fetalseg.data.preprocess import mask_on_original, resize_mask
+from fetalseg.data.preprocess import full_size_logits, mask_on_original, resize_mask
 from fetalseg.inference.predictor import Predictor
 from fetalseg.metrics import overlap_metrics, summarize, surface_distances
 
@@ -64,7 +64,8 @@ def evaluate_records(
         row: dict[str, object] = {"file": rec.name}
         row.update({k: float(v[0]) for k, v in overlap_metrics(pred, truth).items()})
         row.update(surface_distances(pred, truth, (rec.pixel_size_mm, rec.pixel_size_mm)))
-        net = overlap_metrics(logits > 0, resize_mask(truth, predictor.size))
+        net_logits = full_size_logits(logits, predictor.size)
+        net = overlap_metrics(net_logits > 0, resize_mask(truth, predictor.size))
         row.update({f"net_{k}": float(v[0]) for k, v in net.items()})
         m = measure_head(pred, rec.pixel_size_mm)
         row["hc_true_mm"] = rec.hc_mm

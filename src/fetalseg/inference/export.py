@@ -80,4 +80,7 @@ def export_model(
         calib = calibration_batch(data_root, loaded.size, n=32, config=loaded.config)
         report.int8_path = quantize_int8(fp32, fp32.with_name(fp32.stem + "_int8.onnx"), calib)
         report.parity["onnx int8"] = parity_check(loaded, report.int8_path, images)
+        report.parity["openvino int8"] = parity_check(
+            loaded, report.int8_path, images, runtime="openvino"
+        )
     return report

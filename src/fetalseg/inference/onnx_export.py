@@ -2,7 +2,9 @@
 
 * :func:`export_onnx` writes the inference graph (eval mode: logits only, no auxiliary heads)
   with the ``torch.export``-based exporter: input ``"image"`` ``(N, C, H, W) float32`` normalised
-  to ``[-1, 1]``, output ``"logits"`` ``(N, 1, H, W)``; ``N``, ``H`` and ``W`` are dynamic, ``H``
+  to ``[-1, 1]``, output ``"logits"`` ``(N, 1, H, W)``, or for BiSeNet its 1/8-resolution logits
+  before the x8 upsampling, ``(N, 1, H/8, W/8)`` (bring them to size with
+  :func:`fetalseg.data.preprocess.full_size_logits`). ``N``, ``H`` and ``W`` are dynamic, ``H``
   and ``W`` must be multiples of 32 at run time (the symbolic dims are named ``32*h32``,
   ``32*w32``). The resolved training config and provenance go into the model's
   ``metadata_props`` (``"fetalseg_config"``, ``"fetalseg_info"``, JSON), read back by
@@ -11,7 +13,8 @@
   activations, percentile calibration) from an fp32 export and a calibration batch, e.g. from
   :func:`calibration_batch` (HC18 *training* images only, never validation or test).
 * :func:`parity_check` compares an ONNX model's logits with the PyTorch model's.
-* :func:`ort_session` opens a CPU session with all graph optimisations.
+* :func:`ort_session` opens a CPU session with all graph optimisations (OpenVINO's, with the
+  same interface: :class:`fetalseg.inference.ov_runtime.OpenVinoSession`).
 
 Dynamic quantisation (``quantize_dynamic``) is not offered: it turns each convolution into
 ``ConvInteger`` with activations quantised on the fly, which on this network is at best ~1.2x
@@ -22,6 +25,7 @@ QDQ model of :func:`quantize_int8` (batch 1, 384x256, 1 thread, ONNX Runtime 1.3
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import json
 import tempfile
@@ -33,9 +37,9 @@ import numpy as np
 import torch
 
 from fetalseg.data.hc18 import read_gray, read_records, split_subjects
-from fetalseg.data.preprocess import normalize, resize_image
+from fetalseg.data.preprocess import full_size_logits, normalize, resize_image
 from fetalseg.inference.weights import LoadedModel
-from fetalseg.models.bisenet import OUTPUT_STRIDE
+from fetalseg.models.bisenet import LOGIT_STRIDE, OUTPUT_STRIDE
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
@@ -58,6 +62,9 @@ def export_onnx(loaded: LoadedModel, path: str | Path, opset: int = MIN_OPSET) -
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     model = loaded.model.eval()
+    coarse = "full_size" in inspect.signature(model.forward).parameters
+    if coarse:
+        model = _CoarseLogits(model).eval()
     w, h = loaded.size
     # Batch 2 for the example: torch.export would specialise a dynamic dim traced at size 1.
     example = torch.zeros(2, loaded.in_channels, h, w)
@@ -87,12 +94,27 @@ def export_onnx(loaded: LoadedModel, path: str | Path, opset: int = MIN_OPSET) -
         "opset": opset,
         "input": f"{INPUT_NAME} (N, {loaded.in_channels}, H, W) float32 in [-1, 1], "
         f"H and W multiples of {OUTPUT_STRIDE}; trained at {w}x{h} (W x H)",
-        "output": f"{OUTPUT_NAME} (N, 1, H, W) float32, head where > 0",
+        "output": f"{OUTPUT_NAME} (N, 1, H/{LOGIT_STRIDE}, W/{LOGIT_STRIDE}) float32, head where "
+        f"> 0 after bilinear upsampling (half-pixel centres) to H x W or the image's own size"
+        if coarse
+        else f"{OUTPUT_NAME} (N, 1, H, W) float32, head where > 0",
         "precision": "fp32",
     }
     _set_metadata(proto, loaded.config, info)
     onnx.save_model(proto, str(path))
     return path
+
+
+class _CoarseLogits(torch.nn.Module):
+    """The graph to export for a model that can stop before its final upsampling
+    (``forward(x, full_size=False)``): the caller interpolates once, to the size it needs."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x, full_size=False)
 
 
 @contextlib.contextmanager
@@ -175,7 +197,8 @@ def ort_session(path: str | Path, threads: int | None = None) -> Any:
 
 
 def run_session(session: Any, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
-    """``(N, C, H, W) float32 -> (N, 1, H, W)`` logits, ``batch_size`` images per run."""
+    """``(N, C, H, W) float32 -> (N, 1, h, w)`` logits as the model gives them (``h = H`` or, for
+    BiSeNet, ``H / 8``), ``batch_size`` images per run."""
     feeds = (
         {INPUT_NAME: np.ascontiguousarray(images[i : i + batch_size])}
         for i in range(0, len(images), batch_size)
@@ -303,9 +326,14 @@ def quantize_int8(
 
 
 def parity_check(
-    loaded: LoadedModel, onnx_path: str | Path, images: np.ndarray, threads: int | None = 1
+    loaded: LoadedModel,
+    onnx_path: str | Path,
+    images: np.ndarray,
+    threads: int | None = 1,
+    runtime: str = "onnxruntime",
 ) -> dict[str, float]:
-    """Compare the ONNX model's logits with PyTorch's on ``(N, C, H, W) float32`` images.
+    """Compare the ONNX model's logits, run by ``runtime`` (``"onnxruntime"`` or
+    ``"openvino"``) and brought to full size, with PyTorch's on ``(N, C, H, W) float32`` images.
 
     Returns ``max_abs_diff`` and ``mean_abs_diff`` of the logits, ``logit_scale`` (max |logit| of
     PyTorch), ``rel_max_abs_diff`` (the ratio) and ``mask_agreement``: the fraction of pixels
@@ -319,7 +347,15 @@ def parity_check(
                 for i in range(0, len(images), 8)
             ]
         )
-    out = run_session(ort_session(onnx_path, threads), images)
+    if runtime == "openvino":
+        from fetalseg.inference.ov_runtime import OpenVinoSession
+
+        session: Any = OpenVinoSession(onnx_path, threads)
+    elif runtime == "onnxruntime":
+        session = ort_session(onnx_path, threads)
+    else:
+        raise ValueError(f"runtime {runtime!r}: expected 'onnxruntime' or 'openvino'")
+    out = full_size_logits(run_session(session, images), (images.shape[-1], images.shape[-2]))
     diff = np.abs(out - ref)
     scale = float(np.abs(ref).max())
     return {

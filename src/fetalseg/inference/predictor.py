@@ -1,8 +1,9 @@
 """One object to load once and call per frame: image in, head mask and measurements out.
 
-Backends: ``torch`` (PyTorch eager, fp32), ``onnx`` (ONNX Runtime fp32) and ``onnx-int8``
-(ONNX Runtime, static int8). ``auto`` picks the shipped int8 model when the shipped model is
-used (fastest, and measured as accurate as fp32: see README), else PyTorch.
+Backends: ``torch`` (PyTorch eager, fp32), ``onnx`` (ONNX Runtime fp32), ``onnx-int8`` (ONNX
+Runtime, static int8) and ``openvino-int8`` (the same int8 model compiled by OpenVINO).
+``auto`` picks the shipped int8 model on OpenVINO when the shipped model is used (fastest, and
+measured as accurate as fp32: see README), else PyTorch.
 
 Stages (each timed, see :attr:`Predictor.timings`): pre-processing (resize, normalise), the
 network, post-processing (soft map back to the original grid, threshold, largest component,
@@ -26,13 +27,16 @@ from fetalseg.data.preprocess import Geometry, mask_on_original, normalize, resi
 from fetalseg.errors import InputError
 from fetalseg.inference.weights import LoadedModel, load_model, shipped_int8
 
-BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "openvino-int8")
+#: backends that run a static int8 ONNX model
+INT8_BACKENDS = ("onnx-int8", "openvino-int8")
 
 
 @dataclass
 class Prediction:
     """Result for one frame. ``mask``: ``(H, W) uint8 {0, 1}`` on the original pixel grid;
-    ``logits``: ``(net_h, net_w) float32`` at the network size."""
+    ``logits``: ``(h, w) float32`` as the backend gives them: the network size, or 1/8 of it
+    for BiSeNet's ONNX exports (:func:`fetalseg.data.preprocess.full_size_logits` scales them)."""
 
     mask: np.ndarray
     logits: np.ndarray
@@ -47,7 +51,7 @@ def resolve_backend(backend: str, checkpoint: str | Path | None) -> str:
         return backend
     if checkpoint is not None and Path(checkpoint).suffix == ".onnx":
         return "onnx"
-    return "onnx-int8" if checkpoint is None and shipped_int8().is_file() else "torch"
+    return "openvino-int8" if checkpoint is None and shipped_int8().is_file() else "torch"
 
 
 class Predictor:
@@ -68,7 +72,9 @@ class Predictor:
         self.backend = resolve_backend(backend, checkpoint)
         onnx_given = checkpoint is not None and Path(checkpoint).suffix == ".onnx"
         if onnx_given and self.backend == "torch":
-            raise InputError(f"{checkpoint}: an ONNX file needs backend onnx or onnx-int8")
+            raise InputError(
+                f"{checkpoint}: an ONNX file needs backend onnx, onnx-int8 or openvino-int8"
+            )
         self.loaded: LoadedModel = load_model(checkpoint)
         self.size = self.loaded.size
         self.timings: dict[str, list[float]] = defaultdict(list)
@@ -76,6 +82,10 @@ class Predictor:
         if self.backend == "torch":
             if threads:
                 torch.set_num_threads(threads)
+        elif self.backend == "openvino-int8":
+            from fetalseg.inference.ov_runtime import OpenVinoSession
+
+            self._session = OpenVinoSession(self._onnx_path(checkpoint, onnx_given), threads)
         else:
             from fetalseg.inference.onnx_export import ort_session
 
@@ -84,7 +94,7 @@ class Predictor:
     def _onnx_path(self, checkpoint: str | Path | None, onnx_given: bool) -> Path:
         if onnx_given:
             return Path(checkpoint)  # type: ignore[arg-type]
-        if self.backend == "onnx-int8":
+        if self.backend in INT8_BACKENDS:
             if checkpoint is not None:
                 raise InputError(
                     f"{checkpoint}: make its int8 model first (fetalseg export --int8 "
@@ -108,7 +118,9 @@ class Predictor:
         return x, geom
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        """``(N, C, h, w) float32 -> (N, h, w)`` logits."""
+        """``(N, C, h, w) float32 -> (N, h', w')`` logits: ``h' = h``, or ``h / 8`` for BiSeNet's
+        ONNX exports, which stop before the x8 upsampling (the mask is upsampled straight to the
+        original grid instead)."""
         x = np.ascontiguousarray(x, dtype=np.float32)
         if self._session is not None:
             return self._session.run(["logits"], {"image": x})[0][:, 0]

