@@ -10,6 +10,7 @@ import pytest
 from fetalseg.cli.main import main
 from fetalseg.data.synthetic import synthetic_frame
 from fetalseg.inference.predictor import Predictor
+from fetalseg.models.bisenet import LOGIT_STRIDE
 
 
 @pytest.fixture(scope="module")
@@ -28,10 +29,27 @@ def test_predictor_outputs_original_grid(tiny_checkpoint):
     image, _, _ = synthetic_frame(width=301, height=207, rng=0)
     pred = p.predict(image, 0.2)
     assert pred.mask.shape == (207, 301) and pred.mask.dtype == np.uint8
-    assert pred.logits.shape == (64, 64)
+    # BiSeNet's logits are taken before its x8 upsampling, on every backend
+    assert pred.logits.shape == (64 // LOGIT_STRIDE, 64 // LOGIT_STRIDE)
     assert pred.measurement is not None
     assert pred.measurement.status.value in {"ok", "no_head", "out_of_range"}
     assert set(p.timings) == {"pre", "model", "post"}
+
+
+def test_torch_backend_matches_the_plain_model(tiny_checkpoint):
+    import torch
+
+    from fetalseg.data.preprocess import full_size_logits
+    from fetalseg.inference.weights import load_model
+
+    p = Predictor(tiny_checkpoint, "torch")  # channels-last, 1/8 logits
+    image, _, _ = synthetic_frame(width=301, height=207, rng=1)
+    x, _ = p.preprocess(image)
+    reference = load_model(tiny_checkpoint).model
+    with torch.inference_mode():
+        expected = reference(torch.from_numpy(x))[:, 0].numpy()
+    got = full_size_logits(p.logits(x), p.size)
+    np.testing.assert_allclose(got, expected, atol=1e-4 * np.abs(expected).max())
 
 
 def test_predict_folder(tiny_checkpoint, frames_dir, tmp_path, capsys):

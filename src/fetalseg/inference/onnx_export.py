@@ -25,7 +25,6 @@ QDQ model of :func:`quantize_int8` (batch 1, 384x256, 1 thread, ONNX Runtime 1.3
 from __future__ import annotations
 
 import contextlib
-import inspect
 import io
 import json
 import tempfile
@@ -39,6 +38,7 @@ import torch
 from fetalseg.data.hc18 import read_gray, read_records, split_subjects
 from fetalseg.data.preprocess import full_size_logits, normalize, resize_image
 from fetalseg.inference.weights import LoadedModel
+from fetalseg.models import has_coarse_logits
 from fetalseg.models.bisenet import LOGIT_STRIDE, OUTPUT_STRIDE
 
 INPUT_NAME = "image"
@@ -62,7 +62,7 @@ def export_onnx(loaded: LoadedModel, path: str | Path, opset: int = MIN_OPSET) -
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     model = loaded.model.eval()
-    coarse = "full_size" in inspect.signature(model.forward).parameters
+    coarse = has_coarse_logits(model)
     if coarse:
         model = _CoarseLogits(model).eval()
     w, h = loaded.size

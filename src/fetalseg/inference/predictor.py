@@ -26,6 +26,7 @@ from fetalseg.biometry import Measurement, measure_head
 from fetalseg.data.preprocess import Geometry, mask_on_original, normalize, resize_image
 from fetalseg.errors import InputError
 from fetalseg.inference.weights import LoadedModel, load_model, shipped_int8
+from fetalseg.models import has_coarse_logits
 
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "openvino-int8")
 #: backends that run a static int8 ONNX model
@@ -35,8 +36,8 @@ INT8_BACKENDS = ("onnx-int8", "openvino-int8")
 @dataclass
 class Prediction:
     """Result for one frame. ``mask``: ``(H, W) uint8 {0, 1}`` on the original pixel grid;
-    ``logits``: ``(h, w) float32`` as the backend gives them: the network size, or 1/8 of it
-    for BiSeNet's ONNX exports (:func:`fetalseg.data.preprocess.full_size_logits` scales them)."""
+    ``logits``: ``(h, w) float32``: the network size, or 1/8 of it for BiSeNet
+    (:func:`fetalseg.data.preprocess.full_size_logits` scales them)."""
 
     mask: np.ndarray
     logits: np.ndarray
@@ -82,6 +83,9 @@ class Predictor:
         if self.backend == "torch":
             if threads:
                 torch.set_num_threads(threads)
+            assert self.loaded.model is not None
+            # oneDNN's convolutions run ~1.3-1.5x faster on channels-last (NHWC) tensors
+            self.loaded.model.to(memory_format=torch.channels_last)
         elif self.backend == "openvino-int8":
             from fetalseg.inference.ov_runtime import OpenVinoSession
 
@@ -118,15 +122,18 @@ class Predictor:
         return x, geom
 
     def logits(self, x: np.ndarray) -> np.ndarray:
-        """``(N, C, h, w) float32 -> (N, h', w')`` logits: ``h' = h``, or ``h / 8`` for BiSeNet's
-        ONNX exports, which stop before the x8 upsampling (the mask is upsampled straight to the
-        original grid instead)."""
+        """``(N, C, h, w) float32 -> (N, h', w')`` logits: ``h' = h``, or ``h / 8`` for BiSeNet,
+        whose logits are taken before its x8 upsampling on every backend (the mask is upsampled
+        once, straight to the original grid, instead)."""
         x = np.ascontiguousarray(x, dtype=np.float32)
         if self._session is not None:
             return self._session.run(["logits"], {"image": x})[0][:, 0]
-        assert self.loaded.model is not None
+        model = self.loaded.model
+        assert model is not None
+        kwargs = {"full_size": False} if has_coarse_logits(model) else {}
+        xt = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            return self.loaded.model(torch.from_numpy(x))[:, 0].numpy()
+            return model(xt, **kwargs)[:, 0].numpy()
 
     def predict(
         self, image: np.ndarray, pixel_size_mm: float | tuple[float, float] | None = None

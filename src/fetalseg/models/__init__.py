@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 from torch import nn
@@ -23,4 +24,10 @@ def build_model(name: str, **kwargs) -> nn.Module:
     return factory(**kwargs)
 
 
-__all__ = ["MODELS", "BiSeNet", "UNet", "build_model"]
+def has_coarse_logits(model: nn.Module) -> bool:
+    """Whether ``model(x, full_size=False)`` returns its logits before a final upsampling
+    (BiSeNet: 1/8 of the input); inference then interpolates once, to the size it needs."""
+    return "full_size" in inspect.signature(model.forward).parameters
+
+
+__all__ = ["MODELS", "BiSeNet", "UNet", "build_model", "has_coarse_logits"]
