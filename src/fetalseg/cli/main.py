@@ -343,7 +343,8 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
         "--backend",
         default="auto",
         choices=BACKENDS,
-        help="auto: the shipped int8 ONNX model when no checkpoint is given, else PyTorch",
+        help="auto: the shipped int8 ONNX model on OpenVINO when no checkpoint is given, "
+        "else PyTorch",
     )
 
 
