@@ -120,3 +120,15 @@ def test_calibration_batch_needs_training_subjects(hc18_root: Path) -> None:
     config["data"]["fractions"] = [0.0, 0.5, 0.5]
     with pytest.raises(ValueError, match="training split is empty"):
         calibration_batch(hc18_root, (W, H), n=3, config=config)
+
+
+def test_openvino_session_can_be_shared_by_threads(fp32_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    session = OpenVinoSession(fp32_path, threads=1)
+    inputs = [_images(1, seed=s) for s in range(8)]
+    expected = [session.run(["logits"], {"image": x})[0] for x in inputs]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda x: session.run(["logits"], {"image": x})[0], inputs))
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)

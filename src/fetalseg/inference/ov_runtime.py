@@ -14,6 +14,7 @@ which moves the logits by up to ~2 and the mask boundary with them.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,9 @@ class OpenVinoSession:
         if threads:
             self._config["INFERENCE_NUM_THREADS"] = int(threads)
         self._requests: dict[tuple[int, ...], Any] = {}
+        # an infer request is not re-entrant; ONNX Runtime sessions may be shared by threads,
+        # so this one may be too (calls are serialised)
+        self._lock = threading.Lock()
 
     def _request(self, shape: tuple[int, ...]) -> Any:
         request = self._requests.get(shape)
@@ -55,6 +59,7 @@ class OpenVinoSession:
         if len(feeds) != 1:
             raise ValueError(f"{self.path}: expected one input, got {sorted(feeds)}")
         x = np.ascontiguousarray(next(iter(feeds.values())), dtype=np.float32)
-        request = self._request(x.shape)
-        # copy: the request reuses its output buffer on the next call
-        return [request.infer({0: x})[0].copy()]
+        with self._lock:
+            request = self._request(x.shape)
+            # copy: the request reuses its output buffer on the next call
+            return [request.infer({0: x})[0].copy()]
