@@ -3,8 +3,8 @@
 The same int8 QDQ file that ONNX Runtime runs is compiled by OpenVINO's CPU plugin, whose
 oneDNN int8 convolutions are faster on this network: 12-14 ms against 15-16 ms for ONNX Runtime
 at 384x256, batch 1, 2 threads (2-core AMD EPYC with AVX-512 VNNI; ``fetalseg benchmark``). Most
-of the gap is the first convolutions, which see one input channel: ONNX Runtime spends ~2.5 ms
-on them, OpenVINO ~0.6 ms.
+of the gap is the first convolutions, which see one input channel: in per-operator profiles
+ONNX Runtime spends ~2.5 ms on them, OpenVINO ~0.6 ms.
 
 A model is compiled once per input shape (static shapes compile to the fastest kernels; a
 predictor sees one shape). Layers left in floating point keep fp32 precision
