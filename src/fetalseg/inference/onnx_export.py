@@ -13,8 +13,9 @@
   activations, percentile calibration) from an fp32 export and a calibration batch, e.g. from
   :func:`calibration_batch` (HC18 *training* images only, never validation or test).
 * :func:`parity_check` compares an ONNX model's logits with the PyTorch model's.
-* :func:`ort_session` opens a CPU session with all graph optimisations (OpenVINO's, with the
-  same interface: :class:`fetalseg.inference.ov_runtime.OpenVinoSession`).
+* :func:`ort_session` opens a CPU session with all graph optimisations; :func:`open_session`
+  opens one on either runtime (OpenVINO's has the same interface:
+  :class:`fetalseg.inference.ov_runtime.OpenVinoSession`).
 
 Dynamic quantisation (``quantize_dynamic``) is not offered: it turns each convolution into
 ``ConvInteger`` with activations quantised on the fly, which on this network is at best ~1.2x
@@ -196,6 +197,22 @@ def ort_session(path: str | Path, threads: int | None = None) -> Any:
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
 
 
+#: runtimes that can run an exported ``.onnx`` file (see :func:`open_session`)
+RUNTIMES = ("onnxruntime", "openvino")
+
+
+def open_session(path: str | Path, runtime: str = "onnxruntime", threads: int | None = None) -> Any:
+    """An ``.onnx`` file ready to ``run``: :func:`ort_session` for ``"onnxruntime"``,
+    :class:`~fetalseg.inference.ov_runtime.OpenVinoSession` (same interface) for ``"openvino"``."""
+    if runtime == "openvino":
+        from fetalseg.inference.ov_runtime import OpenVinoSession
+
+        return OpenVinoSession(path, threads)
+    if runtime == "onnxruntime":
+        return ort_session(path, threads)
+    raise ValueError(f"runtime {runtime!r}: expected one of {', '.join(RUNTIMES)}")
+
+
 def run_session(session: Any, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
     """``(N, C, H, W) float32 -> (N, 1, h, w)`` logits as the model gives them (``h = H`` or, for
     BiSeNet, ``H / 8``), ``batch_size`` images per run."""
@@ -347,14 +364,7 @@ def parity_check(
                 for i in range(0, len(images), 8)
             ]
         )
-    if runtime == "openvino":
-        from fetalseg.inference.ov_runtime import OpenVinoSession
-
-        session: Any = OpenVinoSession(onnx_path, threads)
-    elif runtime == "onnxruntime":
-        session = ort_session(onnx_path, threads)
-    else:
-        raise ValueError(f"runtime {runtime!r}: expected 'onnxruntime' or 'openvino'")
+    session = open_session(onnx_path, runtime, threads)
     out = full_size_logits(run_session(session, images), (images.shape[-1], images.shape[-2]))
     diff = np.abs(out - ref)
     scale = float(np.abs(ref).max())
