@@ -187,3 +187,53 @@ def test_ddp_two_cpu_processes_end_identical(tmp_path):
     w1 = torch.load(run / "rank1.pt")
     assert all(torch.equal(w0[k], w1[k]) for k in w0)
     assert Path(run / "last.pt").is_file()
+
+
+def test_data_cache_is_written_reused_and_enough_alone(tmp_path):
+    from fetalseg.data.synthetic import write_hc18_layout
+
+    root = write_hc18_layout(tmp_path / "hc18", n_subjects=12, frame_size=(128, 96))
+    cache = tmp_path / "cache"
+    sets = [
+        "data.width=64",
+        "data.height=64",
+        "train.epochs=1",
+        "train.batch_size=2",
+        "train.max_steps_per_epoch=1",
+        "train.precision=fp32",
+        "train.threads=1",
+        "data.soft_masks=true",
+        "train.augment.gamma=0.3",
+        f"data.cache={cache}",
+    ]
+    cfg = load_config(None, [*sets, f"data.root={root}"])
+    train(cfg, tmp_path / "a", progress=False)
+    files = sorted(p.name for p in cache.iterdir())
+    assert files == [
+        "hc18_train_64x64_split0.68-0.17-0.15_seed0.npz",
+        "hc18_val_64x64_split0.68-0.17-0.15_seed0.npz",
+    ]
+    # without the images, the cache alone trains the same first epoch
+    alone = load_config(None, [*sets, f"data.root={tmp_path / 'gone'}"])
+    train(alone, tmp_path / "b", progress=False)
+    a, b = read_log(tmp_path / "a" / "log.csv"), read_log(tmp_path / "b" / "log.csv")
+    assert a[0]["train_loss"] == b[0]["train_loss"] and a[0]["val_dsc"] == b[0]["val_dsc"]
+
+
+def test_a_stale_cache_is_rebuilt(tmp_path):
+    from fetalseg.data.synthetic import write_hc18_layout
+    from fetalseg.training.trainer import load_splits
+
+    cfg = load_config(
+        None,
+        [
+            f"data.root={write_hc18_layout(tmp_path / 'one', n_subjects=9, frame_size=(96, 64))}",
+            "data.width=32",
+            "data.height=32",
+            f"data.cache={tmp_path / 'cache'}",
+        ],
+    )
+    first = load_splits(cfg)
+    cfg.data.root = str(write_hc18_layout(tmp_path / "two", n_subjects=12, frame_size=(96, 64)))
+    second = load_splits(cfg)
+    assert len(second.train) + len(second.val) > len(first.train) + len(first.val)

@@ -49,6 +49,15 @@ def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return (resized >= 0.5).astype(np.uint8)
 
 
+def resize_coverage(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A ``{0, 1}`` mask resized to ``size = (W, H)`` as each pixel's covered fraction, scaled
+    to ``uint8 0..255`` (area averaging): where in a network pixel the edge lies, which
+    :func:`resize_mask` rounds away."""
+    w, h = size
+    resized = cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+    return np.rint(resized * 255.0).astype(np.uint8)
+
+
 def probability_to_original(prob: np.ndarray, geometry: Geometry) -> np.ndarray:
     """Upsample a ``(net_h, net_w)`` probability (or logit) map to ``(orig_h, orig_w)``; any
     map covering the whole network input will do, e.g. BiSeNet's 1/8-resolution logits.

@@ -26,7 +26,7 @@ import numpy as np
 
 from fetalseg.biometry.ellipse import ramanujan_perimeter
 from fetalseg.data.dataset import CachedSet
-from fetalseg.data.preprocess import resize_image, resize_mask
+from fetalseg.data.preprocess import resize_coverage, resize_image, resize_mask
 
 __all__ = [
     "SyntheticHead",
@@ -343,11 +343,13 @@ def synthetic_set(
     fw, fh = frame_size
     images = np.empty((n, h, w), np.uint8)
     masks = np.empty((n, h, w), np.uint8)
+    coverage = np.empty((n, h, w), np.uint8)
     geoms, hcs = [], []
     for i in range(n):
         img, mask, head = synthetic_frame(fw, fh, rng=_frame_rng(seed, i))
         images[i], geom = resize_image(img, size)
         masks[i] = resize_mask(mask, size)
+        coverage[i] = resize_coverage(mask, size)
         geoms.append(geom)
         hcs.append(
             ramanujan_perimeter(head.semi_major * pixel_size_mm, head.semi_minor * pixel_size_mm)
@@ -359,6 +361,7 @@ def synthetic_set(
         np.full(n, pixel_size_mm, np.float64),
         geoms,
         np.array(hcs, np.float64),
+        coverage,
     )
 
 

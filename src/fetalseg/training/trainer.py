@@ -30,7 +30,7 @@ import torch.distributed as dist
 from tqdm import tqdm
 
 from fetalseg.config import RunConfig, from_dict, save_config, to_dict
-from fetalseg.data.dataset import CachedSet, cache_records, iterate_batches
+from fetalseg.data.dataset import CachedSet, cache_records, iterate_batches, load_cached
 from fetalseg.errors import InputError
 from fetalseg.losses.dice import DeepSupervisionDiceLoss
 from fetalseg.metrics.segmentation import overlap_metrics
@@ -60,23 +60,47 @@ class Splits:
 
 
 def load_splits(cfg: RunConfig, progress: bool = False) -> Splits:
-    """Cache the train and validation parts (the test part is left untouched)."""
-    if cfg.data.synthetic > 0:
+    """Cache the train and validation parts (the test part is left untouched), from
+    ``cfg.data.cache`` when it holds them."""
+    d = cfg.data
+    if d.synthetic > 0:
         from fetalseg.data.synthetic import synthetic_set
 
-        n = cfg.data.synthetic
+        n = d.synthetic
         n_val = max(2, n // 5)
         return Splits(
-            synthetic_set(n - n_val, cfg.data.size, seed=cfg.data.split_seed),
-            synthetic_set(n_val, cfg.data.size, seed=cfg.data.split_seed + 1),
+            synthetic_set(n - n_val, d.size, seed=d.split_seed),
+            synthetic_set(n_val, d.size, seed=d.split_seed + 1),
         )
     from fetalseg.data.hc18 import read_records, split_subjects
 
-    records = read_records(cfg.data.root, "training_set")
-    train, val, _test = split_subjects(records, cfg.data.fractions, cfg.data.split_seed)
-    return Splits(
-        cache_records(train, cfg.data.size, progress), cache_records(val, cfg.data.size, progress)
-    )
+    paths = [_cache_path(cfg, part) for part in ("train", "val")] if d.cache else []
+    if paths and all(p.is_file() for p in paths) and not Path(d.root).exists():
+        return Splits(*(load_cached(p) for p in paths))  # a machine with the cache alone
+    records = read_records(d.root, "training_set")
+    train, val, _test = split_subjects(records, d.fractions, d.split_seed)
+    parts = []
+    for recs, path in zip((train, val), paths or (None, None)):
+        if path is not None and path.is_file():
+            with contextlib.suppress(InputError):  # unreadable: decoded and written again
+                cached = load_cached(path)
+                if cached.names == [r.name for r in recs]:
+                    parts.append(cached)
+                    continue
+        part = cache_records(recs, d.size, progress)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            part.save(path)
+        parts.append(part)
+    return Splits(*parts)
+
+
+def _cache_path(cfg: RunConfig, part: str) -> Path:
+    """``cfg.data.cache / hc18_{part}_{W}x{H}_split{fractions}_seed{seed}.npz``."""
+    d = cfg.data
+    fractions = "-".join(f"{f:g}" for f in d.fractions)
+    name = f"hc18_{part}_{d.width}x{d.height}_split{fractions}_seed{d.split_seed}.npz"
+    return Path(d.cache) / name
 
 
 def lr_factor(epoch: int, cfg_train) -> float:
@@ -342,6 +366,7 @@ def train(
             aug_rng,
             drop_last=True,
             in_channels=cfg.model.in_channels,
+            soft=cfg.data.soft_masks,
         )
         for x, y in batches:
             x = x.to(device, memory_format=memory_format)
