@@ -6,6 +6,7 @@ to the network, not to I/O. No DataLoader workers: on 2 cores they would compete
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,8 +42,9 @@ class CachedSet:
         return len(self.names)
 
     def save(self, path: str | Path) -> None:
-        """Write to an ``.npz`` (read back by :func:`load_cached`). Images are stored as lossless
-        WebP and masks as PNG, a third of zlib's size: small enough to copy to another machine."""
+        """Write to an ``.npz`` (read back by :func:`load_cached`), atomically. Images are stored
+        as lossless WebP and masks as PNG: 25 MB for HC18's train + validation splits at 384x256,
+        a third less than NumPy's zlib compression, small enough to copy to another machine."""
         g = np.array([(x.orig_w, x.orig_h, x.net_w, x.net_h) for x in self.geometry], np.int64)
         stacks = {
             "images": (self.images, _LOSSLESS_WEBP),
@@ -54,8 +56,10 @@ class CachedSet:
             blobs = [cv2.imencode(ext, a, params)[1] for a in stack]
             encoded[key] = np.concatenate(blobs) if blobs else np.zeros(0, np.uint8)
             encoded[f"{key}_ends"] = np.cumsum([len(b) for b in blobs], dtype=np.int64)
+        path = Path(path)
+        tmp = path.with_name(f".{path.name}.tmp.npz")  # a killed save leaves no half cache
         np.savez(
-            path,
+            tmp,
             shape=np.array(self.images.shape, np.int64),
             names=np.array(self.names, dtype=str),
             pixel_size_mm=self.pixel_size_mm,
@@ -63,6 +67,7 @@ class CachedSet:
             hc_mm=self.hc_mm,
             **encoded,
         )
+        os.replace(tmp, path)
 
 
 _LOSSLESS_WEBP = (".webp", [cv2.IMWRITE_WEBP_QUALITY, 101])  # quality > 100: lossless
