@@ -46,8 +46,8 @@ class DataConfig:
     synthetic: int = 0
     #: train on each network pixel's head coverage (the truth resized by area, in [0, 1])
     #: instead of the thresholded mask: the skull's edge is then known to a fraction of a network
-    #: pixel (about 2 original pixels at 384x256), which is the precision HC needs. Not in the
-    #: reference. Metrics always score the binary mask.
+    #: pixel (about 2 original pixels at 384x256). Not in the reference; measured no consistent
+    #: effect on HC (docs/hc_accuracy.md). Metrics always score the binary mask.
     soft_masks: bool = False
     #: a folder for the decoded, resized train/validation splits (``.npz``, one per split, size
     #: and split seed): later runs skip decoding, and a machine without the images can train

@@ -267,6 +267,9 @@ def test_train_bad_config_file(config, names, corpus, tmp_path, capsys):
         ("data.fractions=1,0,0", "data.fractions"),
         ("data.fractions=-1,1,1", "data.fractions"),
         ("model.in_channels=2", "model.in_channels"),
+        ("train.augment.gamma=-0.5", "train.augment.gamma"),
+        ("train.augment.contrast=1.5", "train.augment.contrast"),
+        ("train.augment.brightness=-1", "train.augment.brightness"),
         ("nonsense", "nonsense"),
     ],
 )

@@ -115,7 +115,7 @@ def lr_factor(epoch: int, cfg_train) -> float:
 def check_config(cfg: RunConfig, resuming: bool = False) -> None:
     """Refuse values training cannot run with (:class:`InputError` naming the key), before any
     data is read. Input sizes are checked against the model's stride in :func:`train`."""
-    d, t = cfg.data, cfg.train
+    d, t, aug = cfg.data, cfg.train, cfg.train.augment
     rules = [
         ("model.name", cfg.model.name.lower() in MODELS, "one of " + ", ".join(sorted(MODELS))),
         ("model.in_channels", cfg.model.in_channels in (1, 3), "1 or 3"),
@@ -137,6 +137,9 @@ def check_config(cfg: RunConfig, resuming: bool = False) -> None:
         ("train.threads", t.threads >= 0, "0 (default) or more"),
         ("train.bce_weight", math.isfinite(t.bce_weight) and t.bce_weight >= 0, "0 or more"),
         ("train.select_by", t.select_by in SELECT_BY, " or ".join(SELECT_BY)),
+        ("train.augment.gamma", aug.gamma >= 0, "0 (off) or more"),
+        ("train.augment.contrast", 0 <= aug.contrast < 1, "from 0 (off) to below 1"),
+        ("train.augment.brightness", 0 <= aug.brightness <= 1, "from 0 (off) to 1"),
         (
             "train.init_from",
             # a resumed run starts from its checkpoint, not from init_from
@@ -146,8 +149,9 @@ def check_config(cfg: RunConfig, resuming: bool = False) -> None:
     ]
     for key, ok, expected in rules:
         if not ok:
-            section, name = key.split(".")
-            value = getattr(getattr(cfg, section), name)
+            value = cfg
+            for name in key.split("."):
+                value = getattr(value, name)
             raise InputError(f"config {key} = {value!r}: must be {expected}")
 
 
