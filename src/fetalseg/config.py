@@ -51,8 +51,8 @@ class DataConfig:
     soft_masks: bool = False
     #: a folder for the decoded, resized train/validation splits (``.npz``, one per split, size
     #: and split seed): later runs skip decoding, and a machine without the images can train
-    #: from the folder alone. Empty: no cache. Checked against the images' names when ``root``
-    #: exists; delete the folder when the data itself changes.
+    #: from the folder alone. Empty: no cache. Checked against the images' names, pixel sizes and
+    #: HCs when ``root`` exists (not their pixels: delete the folder when images are edited).
     cache: str = ""
 
     @property

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -237,3 +238,20 @@ def test_a_stale_cache_is_rebuilt(tmp_path):
     cfg.data.root = str(write_hc18_layout(tmp_path / "two", n_subjects=12, frame_size=(96, 64)))
     second = load_splits(cfg)
     assert len(second.train) + len(second.val) > len(first.train) + len(first.val)
+
+
+def test_a_cache_whose_pixel_sizes_changed_is_rebuilt(tmp_path):
+    from fetalseg.data.synthetic import write_hc18_layout
+    from fetalseg.training.trainer import load_splits
+
+    root = write_hc18_layout(tmp_path / "hc18", n_subjects=9, frame_size=(96, 64))
+    cfg = load_config(
+        None,
+        [f"data.root={root}", "data.width=32", "data.height=32", f"data.cache={tmp_path / 'c'}"],
+    )
+    first = load_splits(cfg)
+    csv = root / "training_set_pixel_size_and_HC.csv"
+    csv.write_text(csv.read_text().replace(",0.3,", ",0.25,"))
+    second = load_splits(cfg)
+    assert np.all(first.train.pixel_size_mm == 0.3)
+    assert np.all(second.train.pixel_size_mm == 0.25)
