@@ -10,9 +10,9 @@ from fetalseg.data.augment import (
 )
 from fetalseg.data.preprocess import (
     probability_to_original,
-    resize_coverage,
     resize_image,
     resize_mask,
+    resize_mask_and_coverage,
 )
 
 
@@ -72,11 +72,12 @@ def test_flip_maps_corner_to_corner():
 def test_coverage_keeps_the_edge_and_agrees_with_the_binary_mask():
     mask = np.zeros((540, 800), np.uint8)
     cv2.ellipse(mask, ((400, 270), (500, 350), 30), 1, -1)
-    cov = resize_coverage(mask, (384, 256))
+    binary, cov = resize_mask_and_coverage(mask, (384, 256))
     assert cov.dtype == np.uint8 and cov.shape == (256, 384)
     assert abs(cov.mean() / 255 - mask.mean()) < 1e-3  # area is kept to rounding
     assert ((cov > 0) & (cov < 255)).any()  # edge pixels are partly covered
     np.testing.assert_array_equal(cov >= 128, resize_mask(mask, (384, 256)) == 1)
+    np.testing.assert_array_equal(binary, resize_mask(mask, (384, 256)))
 
 
 def test_intensity_transforms_off_draw_no_random_numbers():

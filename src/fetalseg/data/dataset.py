@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from fetalseg.data.augment import AugmentConfig, augment_pair
 from fetalseg.data.hc18 import Record, load_pair
-from fetalseg.data.preprocess import Geometry, normalize, resize_coverage, resize_image, resize_mask
+from fetalseg.data.preprocess import Geometry, normalize, resize_image, resize_mask_and_coverage
 from fetalseg.errors import InputError
 
 
@@ -40,6 +40,17 @@ class CachedSet:
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def describes(self, records: Sequence[Record]) -> bool:
+        """Whether this set was cached from ``records``: the same images in the same order, with
+        the same pixel sizes and HCs (the pixels are not compared: that would cost the decoding
+        a cache saves)."""
+        pixel_size_mm, hc_mm = _csv_values(records)
+        return (
+            self.names == [r.name for r in records]
+            and np.array_equal(self.pixel_size_mm, pixel_size_mm)
+            and np.array_equal(self.hc_mm, hc_mm, equal_nan=True)
+        )
 
     def save(self, path: str | Path) -> None:
         """Write to an ``.npz`` (read back by :func:`load_cached`), atomically. Images are stored
@@ -123,17 +134,19 @@ def cache_records(
     for i, rec in enumerate(tqdm(records, desc="decode", disable=not progress, leave=False)):
         img, mask = load_pair(rec)
         images[i], geom = resize_image(img, size)
-        masks[i] = resize_mask(mask, size)
-        coverage[i] = resize_coverage(mask, size)
+        masks[i], coverage[i] = resize_mask_and_coverage(mask, size)
         geoms.append(geom)
+    pixel_size_mm, hc_mm = _csv_values(records)
     return CachedSet(
-        images,
-        masks,
-        [r.name for r in records],
+        images, masks, [r.name for r in records], pixel_size_mm, geoms, hc_mm, coverage
+    )
+
+
+def _csv_values(records: Sequence[Record]) -> tuple[np.ndarray, np.ndarray]:
+    """``(pixel_size_mm, hc_mm)`` per record, as ``(N,) float64`` (HC NaN where unknown)."""
+    return (
         np.array([r.pixel_size_mm for r in records], np.float64),
-        geoms,
         np.array([np.nan if r.hc_mm is None else r.hc_mm for r in records], np.float64),
-        coverage,
     )
 
 

@@ -44,18 +44,21 @@ def resize_image(image: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, 
 
 def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Resize a ``{0, 1}`` mask to ``size = (W, H)``, by area then threshold (no aliasing steps)."""
-    w, h = size
-    resized = cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
-    return (resized >= 0.5).astype(np.uint8)
+    return (_area_fraction(mask, size) >= 0.5).astype(np.uint8)
 
 
-def resize_coverage(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A ``{0, 1}`` mask resized to ``size = (W, H)`` as each pixel's covered fraction, scaled
-    to ``uint8 0..255`` (area averaging): where in a network pixel the edge lies, which
-    :func:`resize_mask` rounds away."""
-    w, h = size
-    resized = cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
-    return np.rint(resized * 255.0).astype(np.uint8)
+def resize_mask_and_coverage(
+    mask: np.ndarray, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`resize_mask`'s binary mask and each pixel's covered fraction scaled to
+    ``uint8 0..255``, from one area resize: the coverage keeps where in a network pixel the edge
+    lies, which the threshold rounds away."""
+    fraction = _area_fraction(mask, size)
+    return (fraction >= 0.5).astype(np.uint8), np.rint(fraction * 255.0).astype(np.uint8)
+
+
+def _area_fraction(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA)
 
 
 def probability_to_original(prob: np.ndarray, geometry: Geometry) -> np.ndarray:

@@ -26,7 +26,7 @@ import numpy as np
 
 from fetalseg.biometry.ellipse import ramanujan_perimeter
 from fetalseg.data.dataset import CachedSet
-from fetalseg.data.preprocess import resize_coverage, resize_image, resize_mask
+from fetalseg.data.preprocess import resize_image, resize_mask_and_coverage
 
 __all__ = [
     "SyntheticHead",
@@ -348,8 +348,7 @@ def synthetic_set(
     for i in range(n):
         img, mask, head = synthetic_frame(fw, fh, rng=_frame_rng(seed, i))
         images[i], geom = resize_image(img, size)
-        masks[i] = resize_mask(mask, size)
-        coverage[i] = resize_coverage(mask, size)
+        masks[i], coverage[i] = resize_mask_and_coverage(mask, size)
         geoms.append(geom)
         hcs.append(
             ramanujan_perimeter(head.semi_major * pixel_size_mm, head.semi_minor * pixel_size_mm)

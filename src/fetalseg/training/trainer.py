@@ -84,7 +84,7 @@ def load_splits(cfg: RunConfig, progress: bool = False) -> Splits:
         if path is not None and path.is_file():
             with contextlib.suppress(InputError):  # unreadable: decoded and written again
                 cached = load_cached(path)
-                if _cache_matches(cached, recs):
+                if cached.describes(recs):
                     parts.append(cached)
                     continue
         part = cache_records(recs, d.size, progress)
@@ -93,17 +93,6 @@ def load_splits(cfg: RunConfig, progress: bool = False) -> Splits:
             part.save(path)
         parts.append(part)
     return Splits(*parts)
-
-
-def _cache_matches(cached: CachedSet, records: list) -> bool:
-    """Same images in the same order, with the CSV's pixel sizes and HCs (the pixels themselves
-    are not compared: that would cost the decoding the cache saves)."""
-    hc = np.array([np.nan if r.hc_mm is None else r.hc_mm for r in records], np.float64)
-    return (
-        cached.names == [r.name for r in records]
-        and np.array_equal(cached.pixel_size_mm, [r.pixel_size_mm for r in records])
-        and np.array_equal(cached.hc_mm, hc, equal_nan=True)
-    )
 
 
 def _cache_path(cfg: RunConfig, part: str) -> Path:
