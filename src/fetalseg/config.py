@@ -88,6 +88,10 @@ class TrainConfig:
     #: model and input size) instead of Kaiming initialisation: fine-tuning. Heads the file lacks
     #: (the aux heads, not shipped) keep their initialisation. The optimiser starts fresh.
     init_from: str = ""
+    #: > 0: from this epoch (1-based) on, validate, select and save the mean of the weights at
+    #: the end of each epoch so far (stochastic weight averaging, with BatchNorm statistics
+    #: measured again on the training images) instead of the last weights. 0 = off.
+    average_from: int = 0
     seed: int = 0
     #: "auto": bf16 autocast where the CPU has native bf16 (or on CUDA); "fp32" or "bf16" to force.
     precision: str = "auto"

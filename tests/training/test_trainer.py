@@ -255,3 +255,37 @@ def test_a_cache_whose_pixel_sizes_changed_is_rebuilt(tmp_path):
     second = load_splits(cfg)
     assert np.all(first.train.pixel_size_mm == 0.3)
     assert np.all(second.train.pixel_size_mm == 0.25)
+
+
+def test_training_with_averaging_saves_the_mean_of_the_epochs(tmp_path):
+    one = train(tiny_cfg("train.epochs=1"), tmp_path / "one", progress=False)
+    two = train(
+        tiny_cfg("train.epochs=2", "train.average_from=1"), tmp_path / "two", progress=False
+    )
+    last = load_checkpoint(tmp_path / "two" / "last.pt")
+    assert last["average_count"] == 2
+    w1, w2 = one.model.state_dict(), last["train_model"]
+    params = dict(two.model.named_parameters())
+    assert params and all(
+        torch.allclose(p, (w1[k] + w2[k]) / 2, atol=1e-6) for k, p in params.items()
+    )
+    assert all(torch.equal(last["model"][k], v) for k, v in two.model.state_dict().items())
+    # averaging does not change what is trained: the same weights as a run without it
+    plain = train(tiny_cfg("train.epochs=2"), tmp_path / "plain", progress=False)
+    assert all(torch.equal(v, w2[k]) for k, v in plain.model.state_dict().items())
+
+
+def test_averaging_resumes_exactly(tmp_path):
+    cfg = ("train.average_from=2",)
+    straight = train(tiny_cfg("train.epochs=3", *cfg), tmp_path / "a", progress=False)
+    train(tiny_cfg("train.epochs=2", *cfg), tmp_path / "b", progress=False)
+    resumed = train(tiny_cfg(*cfg), tmp_path / "b", resume=True, progress=False, epochs=3)
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert load_checkpoint(tmp_path / "b" / "last.pt")["average_count"] == 2
+
+
+@pytest.mark.parametrize("value", ["-1", "4"])
+def test_average_from_outside_the_run_is_refused(tmp_path, value):
+    with pytest.raises(InputError, match=r"train\.average_from = -?\d: must be 0 \(off\)"):
+        train(tiny_cfg("train.epochs=3", f"train.average_from={value}"), tmp_path, progress=False)

@@ -4,6 +4,8 @@ Run folder layout::
 
     run_dir/config.yaml   resolved config
     run_dir/last.pt       model + optimiser + scheduler + RNG + epoch (every epoch)
+                          (with train.average_from: "model" is the weight average,
+                          "train_model" the weights being trained)
     run_dir/best.pt       the epoch with the best validation score (train.select_by: DSC or HC ADF)
     run_dir/log.csv       epoch, train loss, val DSC, val HC ADF (mm), lr, images/s, seconds
     run_dir/curves.png    the log as plots
@@ -21,6 +23,7 @@ import os
 import random
 import time
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,7 @@ from fetalseg.losses.dice import DeepSupervisionDiceLoss
 from fetalseg.metrics.segmentation import overlap_metrics
 from fetalseg.models import MODELS, build_model
 from fetalseg.models.bisenet import OUTPUT_STRIDE
+from fetalseg.training.averaging import WeightAverage
 from fetalseg.training.checkpoint import load_checkpoint, save_atomic
 from fetalseg.training.hardware import pick_device, use_bf16
 
@@ -49,7 +53,8 @@ SELECT_BY = ("dsc", "hc_adf")
 class TrainResult:
     best_path: Path
     last_path: Path
-    model: torch.nn.Module  # as after the last epoch (unwrapped from DDP)
+    #: as after the last epoch (unwrapped from DDP); the weight average once averaging started
+    model: torch.nn.Module
     epochs_run: int  # epochs trained by this call (0 if the run was already complete)
 
 
@@ -137,6 +142,11 @@ def check_config(cfg: RunConfig, resuming: bool = False) -> None:
         ("train.threads", t.threads >= 0, "0 (default) or more"),
         ("train.bce_weight", math.isfinite(t.bce_weight) and t.bce_weight >= 0, "0 or more"),
         ("train.select_by", t.select_by in SELECT_BY, " or ".join(SELECT_BY)),
+        (
+            "train.average_from",
+            0 <= t.average_from <= t.epochs,
+            f"0 (off) or an epoch from 1 to train.epochs ({t.epochs})",
+        ),
         ("train.augment.gamma", aug.gamma >= 0, "0 (off) or more"),
         ("train.augment.contrast", 0 <= aug.contrast < 1, "from 0 (off) to below 1"),
         ("train.augment.brightness", 0 <= aug.brightness <= 1, "from 0 (off) to 1"),
@@ -319,8 +329,13 @@ def train(
     loss_fn = DeepSupervisionDiceLoss(alpha=t.alpha, bce_weight=t.bce_weight)
     # Higher is better for both: DSC, or minus the HC ADF.
     start_epoch, best_score = 0, -math.inf
+    average: WeightAverage | None = None
     if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
+        model.load_state_dict(ckpt.get("train_model", ckpt["model"]))
+        if "average_count" in ckpt:
+            average = WeightAverage(model)
+            average.model.load_state_dict(ckpt["model"])
+            average.count = ckpt["average_count"]
         optimizer.load_state_dict(ckpt["optimizer"])
         scheduler.load_state_dict(ckpt["scheduler"])
         _set_rng_state(ckpt["rng"]["rank0"], order_rng)
@@ -389,8 +404,21 @@ def train(
         lr = optimizer.param_groups[0]["lr"]
         scheduler.step()
 
+        scored = model
+        if t.average_from and epoch + 1 >= t.average_from:
+            average = average or WeightAverage(model)
+            average.update(model)
+            # The same fixed, unaugmented batches on every rank: identical statistics.
+            inputs = iterate_batches(
+                splits.train, batch, drop_last=True, in_channels=cfg.model.in_channels
+            )
+            average.recompute_batchnorm(
+                (x.to(device, memory_format=memory_format) for x, _ in islice(inputs, steps)),
+                bf16,
+            )
+            scored = average.model
         logits = predict_logits(
-            model, splits.val, batch, device, bf16, t.channels_last, cfg.model.in_channels
+            scored, splits.val, batch, device, bf16, t.channels_last, cfg.model.in_channels
         )
         val_dsc = float(overlap_metrics(logits > 0, splits.val.masks)["dsc"].mean())
         hc_errors = hc_abs_errors(logits, splits.val)
@@ -415,7 +443,7 @@ def train(
             improved = score > best_score or (ckpt is None and epoch == 0)
             best_score = max(best_score, score)
             state = {
-                "model": model.state_dict(),
+                "model": scored.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
                 "rng": {"rank0": _rng_state(order_rng), "aug": aug_states},
@@ -425,6 +453,9 @@ def train(
                 "val_adf_mm": val_adf,
                 "config": to_dict(cfg),
             }
+            if average is not None:
+                state["train_model"] = model.state_dict()
+                state["average_count"] = average.count
             # best before last: a kill in between leaves last.pt at the previous epoch, which
             # is trained again and (exact resume) reaches the same best.pt.
             if improved:
@@ -439,7 +470,7 @@ def train(
                 )
         if world > 1:
             dist.barrier()
-    return TrainResult(best_path, last_path, model, epochs_run)
+    return TrainResult(best_path, last_path, average.model if average else model, epochs_run)
 
 
 def _append_log(path: Path, row: dict[str, Any]) -> None:
