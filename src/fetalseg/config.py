@@ -81,6 +81,10 @@ class TrainConfig:
     #: barely changes when a large head's edge moves by a pixel; cross-entropy is sensitive to
     #: every edge pixel, which is what HC depends on. 0 = the reference's Dice-only loss.
     bce_weight: float = 0.0
+    #: > 0 adds ``hc_weight *`` the relative HC error of the final output's moment ellipse
+    #: (:class:`fetalseg.losses.circumference.CircumferenceLoss`): the measure itself, which
+    #: Dice is nearly blind to. 0 = off.
+    hc_weight: float = 0.0
     #: which validation score picks ``best.pt``: "dsc" (highest mean DSC, the reference) or
     #: "hc_adf" (lowest mean absolute HC difference in mm, the HC18 challenge's measure).
     select_by: str = "dsc"

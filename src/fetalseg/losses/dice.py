@@ -12,6 +12,8 @@ import torch
 from monai.losses import DiceLoss
 from torch import nn
 
+from fetalseg.losses.circumference import CircumferenceLoss
+
 
 def dice_loss(smooth: float = 1.0) -> nn.Module:
     """Soft Dice loss on logits ``(N, 1, H, W)`` vs targets ``(N, 1, H, W)`` in ``{0, 1}``."""
@@ -20,18 +22,26 @@ def dice_loss(smooth: float = 1.0) -> nn.Module:
 
 class DeepSupervisionDiceLoss(nn.Module):
     """``L = L_final + alpha * (L_aux1 + L_aux2)`` over BiSeNet's training outputs, plus
-    ``bce_weight * BCE(final)`` when ``bce_weight > 0`` (not in the reference: see
-    :attr:`fetalseg.config.TrainConfig.bce_weight`).
+    ``bce_weight * BCE(final)`` and ``hc_weight * CircumferenceLoss(final)`` when those weights
+    are > 0 (neither is in the reference: see :class:`fetalseg.config.TrainConfig`).
 
     ``forward(outputs, target)`` takes a logits tensor or a tuple ``(final, aux1, aux2, ...)``.
     Evaluated in fp32 even under bf16 autocast: sums over 10^5 pixels lose precision in bf16.
     """
 
-    def __init__(self, alpha: float = 1.0, smooth: float = 1.0, bce_weight: float = 0.0) -> None:
+    def __init__(
+        self,
+        alpha: float = 1.0,
+        smooth: float = 1.0,
+        bce_weight: float = 0.0,
+        hc_weight: float = 0.0,
+    ) -> None:
         super().__init__()
         self.alpha = alpha
         self.bce_weight = bce_weight
+        self.hc_weight = hc_weight
         self.dice = dice_loss(smooth)
+        self.circumference = CircumferenceLoss()
 
     def forward(
         self, outputs: torch.Tensor | tuple[torch.Tensor, ...], target: torch.Tensor
@@ -43,6 +53,8 @@ class DeepSupervisionDiceLoss(nn.Module):
         if self.bce_weight > 0:
             bce = nn.functional.binary_cross_entropy_with_logits(final, target)
             loss = loss + self.bce_weight * bce
+        if self.hc_weight > 0:
+            loss = loss + self.hc_weight * self.circumference(final, target)
         for a in aux:
             loss = loss + self.alpha * self.dice(a, target)
         return loss

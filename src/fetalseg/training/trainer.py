@@ -141,6 +141,7 @@ def check_config(cfg: RunConfig, resuming: bool = False) -> None:
         ("train.max_steps_per_epoch", t.max_steps_per_epoch >= 0, "0 (all) or more"),
         ("train.threads", t.threads >= 0, "0 (default) or more"),
         ("train.bce_weight", math.isfinite(t.bce_weight) and t.bce_weight >= 0, "0 or more"),
+        ("train.hc_weight", math.isfinite(t.hc_weight) and t.hc_weight >= 0, "0 or more"),
         ("train.select_by", t.select_by in SELECT_BY, " or ".join(SELECT_BY)),
         (
             "train.average_from",
@@ -326,7 +327,7 @@ def train(
     model.to(device=device, memory_format=memory_format)
     optimizer = torch.optim.Adam(model.parameters(), lr=t.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: lr_factor(e, t))
-    loss_fn = DeepSupervisionDiceLoss(alpha=t.alpha, bce_weight=t.bce_weight)
+    loss_fn = DeepSupervisionDiceLoss(alpha=t.alpha, bce_weight=t.bce_weight, hc_weight=t.hc_weight)
     # Higher is better for both: DSC, or minus the HC ADF.
     start_epoch, best_score = 0, -math.inf
     average: WeightAverage | None = None
