@@ -54,6 +54,11 @@ class DataConfig:
     #: from the folder alone. Empty: no cache. Checked against the images' names, pixel sizes and
     #: HCs when ``root`` exists (not their pixels: delete the folder when images are edited).
     cache: str = ""
+    #: train on the validation split too: the final model of a recipe already chosen on it
+    #: (24 % more images). Validation scores are then measured on training images (optimistic,
+    #: logged for the curve only) and cannot pick an epoch: use it with ``train.average_from``
+    #: and keep ``last.pt``. The test split is untouched.
+    train_on_val: bool = False
 
     @property
     def size(self) -> tuple[int, int]:

@@ -41,3 +41,15 @@ def test_soft_targets_are_the_coverage(small_set):
     rng = np.random.default_rng(0)
     ((_, aug),) = iterate_batches(small_set, 5, augment=AugmentConfig(), rng=rng, soft=True)
     assert aug.min() >= 0 and aug.max() <= 1
+
+
+def test_sets_join_in_order_and_refuse_another_size(small_set):
+    other = synthetic_set(3, small_set.images.shape[:0:-1], seed=7)
+    both = small_set + other
+    assert len(both) == len(small_set) + 3
+    assert both.names == small_set.names + other.names
+    for key in ("images", "masks", "coverage", "pixel_size_mm", "hc_mm"):
+        assert np.array_equal(getattr(both, key)[-3:], getattr(other, key), equal_nan=True), key
+    assert both.geometry[-3:] == other.geometry
+    with pytest.raises(ValueError, match="cannot join"):
+        small_set + synthetic_set(2, (32, 32), seed=1)

@@ -289,3 +289,14 @@ def test_averaging_resumes_exactly(tmp_path):
 def test_average_from_outside_the_run_is_refused(tmp_path, value):
     with pytest.raises(InputError, match=r"train\.average_from = -?\d: must be 0 \(off\)"):
         train(tiny_cfg("train.epochs=3", f"train.average_from={value}"), tmp_path, progress=False)
+
+
+def test_train_on_val_adds_the_validation_images_to_each_epoch(tmp_path):
+    def steps(*extra: str) -> int:
+        cfg = tiny_cfg("train.epochs=1", "train.max_steps_per_epoch=0", *extra)
+        train(cfg, tmp_path / "_".join(extra or ("plain",)), progress=False)
+        optimizer = load_checkpoint(tmp_path / "_".join(extra or ("plain",)) / "last.pt")
+        return int(optimizer["optimizer"]["state"][0]["step"])
+
+    # 10 synthetic frames: 8 train + 2 validation, batches of 2
+    assert (steps(), steps("data.train_on_val=true")) == (4, 5)

@@ -52,6 +52,22 @@ class CachedSet:
             and np.array_equal(self.hc_mm, hc_mm, equal_nan=True)
         )
 
+    def __add__(self, other: CachedSet) -> CachedSet:
+        """Both sets, this one's items first (same network size)."""
+        if self.images.shape[1:] != other.images.shape[1:]:
+            raise ValueError(
+                f"cannot join sets of {self.images.shape[1:]} and {other.images.shape[1:]} images"
+            )
+        return CachedSet(
+            np.concatenate([self.images, other.images]),
+            np.concatenate([self.masks, other.masks]),
+            self.names + other.names,
+            np.concatenate([self.pixel_size_mm, other.pixel_size_mm]),
+            self.geometry + other.geometry,
+            np.concatenate([self.hc_mm, other.hc_mm]),
+            np.concatenate([self.coverage, other.coverage]),
+        )
+
     def save(self, path: str | Path) -> None:
         """Write to an ``.npz`` (read back by :func:`load_cached`), atomically. Images are stored
         as lossless WebP and masks as PNG: 25 MB for HC18's train + validation splits at 384x256,

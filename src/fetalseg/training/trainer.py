@@ -316,6 +316,8 @@ def train(
             f"must be multiples of {stride} for model {cfg.model.name!r}"
         )
     splits = load_splits(cfg, progress=progress and rank == 0)
+    if cfg.data.train_on_val:
+        splits = Splits(splits.train + splits.val, splits.val)
     if len(splits.train) < 2 * world:
         raise InputError(f"need at least {2 * world} training images, got {len(splits.train)}")
     if len(splits.val) == 0:

@@ -1,0 +1,63 @@
+"""Would averaging several trained models lower the HC error? Measured on a split that is not
+the test split (default: validation).
+
+    python scripts/hc_ensemble_study.py CHECKPOINT [CHECKPOINT ...] [--data ../shared/hc18]
+
+Each CHECKPOINT is a ``.pt`` / ``.safetensors`` file or ``shipped``. Prints the HC ADF (mm) of
+each model and of the mean of the logits of every combination of two or more of them (the
+ensemble: one mask from the averaged soft maps). A checkpoint picked by its validation score is
+optimistic here; give the last epoch of a run for a fair figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+
+import numpy as np
+from tqdm import tqdm
+
+from fetalseg.biometry import hc_difference_mm, measure_head
+from fetalseg.config import default_data_root
+from fetalseg.data.hc18 import read_records, split_subjects
+from fetalseg.data.io import read_image
+from fetalseg.data.preprocess import full_size_logits, mask_on_original
+from fetalseg.inference.predictor import Predictor
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("checkpoints", nargs="+")
+    ap.add_argument("--data", default=default_data_root())
+    ap.add_argument("--split", choices=["train", "val"], default="val")
+    args = ap.parse_args()
+    records = read_records(args.data, "training_set")
+    chosen = split_subjects(records, (0.68, 0.17, 0.15), 0)[{"train": 0, "val": 1}[args.split]]
+    images = [read_image(r.image) for r in chosen]
+    logits, geometries = {}, []
+    for name in args.checkpoints:
+        p = Predictor(None if name == "shipped" else name, "torch")
+        maps = []
+        for image in tqdm(images, desc=name, leave=False):
+            x, geometry = p.preprocess(image)
+            maps.append(full_size_logits(p.logits(x)[0], p.size))
+            if len(geometries) < len(images):
+                geometries.append(geometry)
+        logits[name] = np.stack(maps)
+
+    def adf(maps: np.ndarray) -> float:
+        errors = []
+        for m, g, r in zip(maps, geometries, chosen):
+            hc = measure_head(mask_on_original(m, g), r.pixel_size_mm).hc_mm
+            errors.append(abs(hc_difference_mm(hc, r.hc_mm)))
+        return float(np.mean(errors))
+
+    print(f"{args.split} split, {len(chosen)} images: HC ADF (mm)")
+    for k in range(1, len(args.checkpoints) + 1):
+        for combo in itertools.combinations(args.checkpoints, k):
+            mean = np.mean([logits[c] for c in combo], axis=0)
+            print(f"  {adf(mean):.3f}  {' + '.join(combo)}")
+
+
+if __name__ == "__main__":
+    main()
