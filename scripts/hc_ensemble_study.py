@@ -5,8 +5,9 @@ the test split (default: validation).
 
 Each CHECKPOINT is a ``.pt`` / ``.safetensors`` file or ``shipped``. Prints the HC ADF (mm) of
 each model and of the mean of the logits of every combination of two or more of them (the
-ensemble: one mask from the averaged soft maps). A checkpoint picked by its validation score is
-optimistic here; give the last epoch of a run for a fair figure.
+ensemble: one mask from the averaged soft maps), then how alike the models' errors are: the
+correlation of their per-image HC differences (DF). A checkpoint picked by its validation score
+is optimistic here; give the last epoch of a run for a fair figure.
 """
 
 from __future__ import annotations
@@ -45,18 +46,27 @@ def main() -> None:
                 geometries.append(geometry)
         logits[name] = np.stack(maps)
 
-    def adf(maps: np.ndarray) -> float:
-        errors = []
+    def df(maps: np.ndarray) -> np.ndarray:
+        diffs = []
         for m, g, r in zip(maps, geometries, chosen):
             hc = measure_head(mask_on_original(m, g), r.pixel_size_mm).hc_mm
-            errors.append(abs(hc_difference_mm(hc, r.hc_mm)))
-        return float(np.mean(errors))
+            diffs.append(hc_difference_mm(hc, r.hc_mm))
+        return np.asarray(diffs)
 
     print(f"{args.split} split, {len(chosen)} images: HC ADF (mm)")
     for k in range(1, len(args.checkpoints) + 1):
         for combo in itertools.combinations(args.checkpoints, k):
             mean = np.mean([logits[c] for c in combo], axis=0)
-            print(f"  {adf(mean):.3f}  {' + '.join(combo)}")
+            print(f"  {np.abs(df(mean)).mean():.3f}  {' + '.join(combo)}")
+    if len(args.checkpoints) > 1:
+        diffs = np.stack([df(logits[c]) for c in args.checkpoints])
+        common = diffs.mean(0)
+        print("correlation of the models' per-image DF (rows and columns in the order given):")
+        print(np.array2string(np.corrcoef(diffs), precision=2))
+        print(
+            f"sd of the per-image DF shared by the models {common.std():.2f} mm, "
+            f"of each model's own part {(diffs - common).std():.2f} mm"
+        )
 
 
 if __name__ == "__main__":
