@@ -157,6 +157,18 @@ def test_multi_frame_dicom_is_a_clip_with_its_pixel_size(tiny_checkpoint, tmp_pa
     assert (summary["pixel_size_mm"], summary["pixel_size_source"]) == (0.1, "--pixel-size")
 
 
+def test_live_playback_of_a_dicom_clip_uses_its_pixel_size(tiny_checkpoint, tmp_path, capsys):
+    clip, _ = _dicom_clip(tmp_path / "cine.dcm", n=3, region_cm=(0.02, 0.03), frame_time_ms=5.0)
+    assert _predict(clip, tiny_checkpoint, tmp_path / "out", "--live") == 0
+    assert "pixel size 0.2 x 0.3 mm from the file" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["pixel_size_mm"] == pytest.approx([0.2, 0.3])
+    assert summary["pixel_size_source"] == "dicom ultrasound regions"
+    assert _predict(clip, tiny_checkpoint, tmp_path / "out", "--live", "--pixel-size", "0.1") == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert (summary["pixel_size_mm"], summary["pixel_size_source"]) == (0.1, "--pixel-size")
+
+
 def test_uncalibrated_dicom_clip_is_px_only(tiny_checkpoint, tmp_path, capsys):
     clip, _ = _dicom_clip(tmp_path / "cine.dcm", n=2)
     assert _predict(clip, tiny_checkpoint, tmp_path / "out") == 0

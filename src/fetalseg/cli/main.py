@@ -150,7 +150,13 @@ def _predict_stream(args: argparse.Namespace) -> int:
     import json
 
     from fetalseg.inference.predictor import Predictor
-    from fetalseg.inference.video import process_clip, read_clip, run_live, summarize_clip
+    from fetalseg.inference.video import (
+        SOURCE_OPTION,
+        open_clip,
+        process_clip,
+        run_live,
+        summarize_clip,
+    )
 
     if args.pixel_csv:
         raise InputError(f"{args.input}: a clip takes --pixel-size, not --pixel-csv")
@@ -164,8 +170,12 @@ def _predict_stream(args: argparse.Namespace) -> int:
         import time
 
         source = args.input
+        size = args.pixel_size
+        size_source = None if size is None else SOURCE_OPTION
         if not str(source).isdigit() and Path(source).exists():
-            frames, fps, _ = read_clip(source)  # a file played back at its own frame rate
+            frames, fps, _, dicom = open_clip(source)  # a file played back at its own frame rate
+            if size is None and dicom is not None:
+                size, size_source = dicom.calibration  # as for a clip that is not --live
 
             def paced():
                 t0 = time.perf_counter()
@@ -175,8 +185,9 @@ def _predict_stream(args: argparse.Namespace) -> int:
 
             source = paced()
         t0 = time.perf_counter()
-        stats = run_live(predictor, source, args.pixel_size)
+        stats = run_live(predictor, source, size)
         s = summarize_clip(stats.rows, stats.dropped, time.perf_counter() - t0)
+        s.pixel_size_mm, s.pixel_size_source = size, size_source
         out.mkdir(parents=True, exist_ok=True)
         (out / "summary.json").write_text(json.dumps(s.__dict__, indent=2))
         print(

@@ -71,12 +71,13 @@ def read_clip(path: str | Path) -> tuple[Iterator[np.ndarray], float, int]:
     ``count`` is 0 when the container does not say; a DICOM clip's fps is ``1000 / FrameTime``
     (ms), else 25. Errors name the file.
     """
-    frames, fps, count, _ = _open_clip(path)
+    frames, fps, count, _ = open_clip(path)
     return frames, fps, count
 
 
-def _open_clip(path: str | Path) -> tuple[Iterator[np.ndarray], float, int, DicomImage | None]:
-    """:func:`read_clip`'s answer and, for a DICOM file, the decoded file (for its pixel size)."""
+def open_clip(path: str | Path) -> tuple[Iterator[np.ndarray], float, int, DicomImage | None]:
+    """:func:`read_clip`'s answer and, for a DICOM file, the decoded file (its
+    :attr:`~fetalseg.data.dicom.DicomImage.calibration` is the clip's pixel size)."""
     path = Path(path)
     if path.is_dir():
         files = list_images(path)
@@ -255,7 +256,7 @@ def process_clip(
     if (out / "frames.csv").exists() and not overwrite:
         raise InputError(f"{out}: already holds results (frames.csv); pass --overwrite")
     out.mkdir(parents=True, exist_ok=True)
-    frames, fps, count, dicom = _open_clip(path)
+    frames, fps, count, dicom = open_clip(path)
     size: float | tuple[float, float] | None = pixel_size_mm
     source = None if size is None else SOURCE_OPTION
     if size is None and dicom is not None:
@@ -310,7 +311,7 @@ def open_source(source: str | int | Iterable[np.ndarray]) -> Iterator[np.ndarray
 def run_live(
     predictor: Predictor,
     source: str | int | Iterable[np.ndarray],
-    pixel_size_mm: float | None,
+    pixel_size_mm: float | tuple[float, float] | None,
     on_result: Callable[[int, np.ndarray, Prediction], None] | None = None,
     max_frames: int | None = None,
 ) -> LiveStats:
