@@ -19,7 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from fetalseg.biometry import hc_difference_mm, measure_head
-from fetalseg.config import default_data_root
+from fetalseg.config import DataConfig, default_data_root
 from fetalseg.data.hc18 import read_records, split_subjects
 from fetalseg.data.io import read_image
 from fetalseg.data.preprocess import full_size_logits, mask_on_original
@@ -33,11 +33,17 @@ def main() -> None:
     ap.add_argument("--split", choices=["train", "val"], default="val")
     args = ap.parse_args()
     records = read_records(args.data, "training_set")
-    chosen = split_subjects(records, (0.68, 0.17, 0.15), 0)[{"train": 0, "val": 1}[args.split]]
+    chosen = split_subjects(records, DataConfig().fractions, DataConfig().split_seed)[
+        {"train": 0, "val": 1}[args.split]
+    ]
     images = [read_image(r.image) for r in chosen]
     logits, geometries = {}, []
+    size = None
     for name in args.checkpoints:
         p = Predictor(None if name == "shipped" else name, "torch")
+        if size not in (None, p.size):
+            raise SystemExit(f"{name}: input size {p.size}, the first model's is {size}")
+        size = p.size
         maps = []
         for image in tqdm(images, desc=name, leave=False):
             x, geometry = p.preprocess(image)

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from fetalseg.biometry import hc_difference_mm, measure_head
-from fetalseg.config import default_data_root
+from fetalseg.config import DataConfig, default_data_root
 from fetalseg.data.hc18 import load_pair, read_records, split_subjects
 from fetalseg.data.preprocess import Geometry, mask_on_original
 
@@ -35,7 +35,7 @@ def main() -> None:
     ap.add_argument("--split", choices=["train", "val"], default="val")
     args = ap.parse_args()
     records = read_records(args.data, "training_set")
-    parts = split_subjects(records, (0.68, 0.17, 0.15), 0)
+    parts = split_subjects(records, DataConfig().fractions, DataConfig().split_seed)
     chosen = parts[{"train": 0, "val": 1}[args.split]]
     diffs: dict[str, list[float]] = {name: [] for name in GRIDS}
     for record in chosen:

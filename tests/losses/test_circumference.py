@@ -80,7 +80,10 @@ def test_empty_truths_are_left_out_and_keep_a_gradient():
     loss = CircumferenceLoss()(logits, empty)
     assert loss.item() == 0.0
     loss.backward()
-    assert logits.grad is not None
+    assert logits.grad is not None and torch.count_nonzero(logits.grad) == 0
+
+
+def test_a_band_of_half_or_more_is_refused():
     with pytest.raises(ValueError, match="band"):
         CircumferenceLoss(band=0.5)
 

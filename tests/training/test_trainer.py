@@ -180,6 +180,7 @@ def test_ddp_two_cpu_processes_end_identical(tmp_path):
         str(run),
         *TINY,
         "train.epochs=2",
+        "train.average_from=2",  # the average's BatchNorm statistics are rank 0's too
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
@@ -269,20 +270,33 @@ def test_training_with_averaging_saves_the_mean_of_the_epochs(tmp_path):
     assert params and all(
         torch.allclose(p, (w1[k] + w2[k]) / 2, atol=1e-6) for k, p in params.items()
     )
-    assert all(torch.equal(last["model"][k], v) for k, v in two.model.state_dict().items())
     # averaging does not change what is trained: the same weights as a run without it
     plain = train(tiny_cfg("train.epochs=2"), tmp_path / "plain", progress=False)
     assert all(torch.equal(v, w2[k]) for k, v in plain.model.state_dict().items())
 
 
 def test_averaging_resumes_exactly(tmp_path):
-    cfg = ("train.average_from=2",)
+    # averaging from epoch 1: at the break the average (of 2 epochs) and the trained weights
+    # differ, so resuming from the wrong one of the two shows
+    cfg = ("train.average_from=1",)
     straight = train(tiny_cfg("train.epochs=3", *cfg), tmp_path / "a", progress=False)
     train(tiny_cfg("train.epochs=2", *cfg), tmp_path / "b", progress=False)
     resumed = train(tiny_cfg(*cfg), tmp_path / "b", resume=True, progress=False, epochs=3)
     a, b = straight.model.state_dict(), resumed.model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
-    assert load_checkpoint(tmp_path / "b" / "last.pt")["average_count"] == 2
+    last_a, last_b = (load_checkpoint(tmp_path / r / "last.pt") for r in "ab")
+    assert all(torch.equal(v, last_b["train_model"][k]) for k, v in last_a["train_model"].items())
+    assert last_b["average_count"] == 3
+
+
+def test_best_checkpoint_holds_an_average_once_averaging_starts(tmp_path):
+    cfg = tiny_cfg("train.epochs=3", "train.average_from=3", "train.select_by=hc_adf")
+    train(cfg, tmp_path, progress=False)
+    best, last = (load_checkpoint(tmp_path / f"{n}.pt") for n in ("best", "last"))
+    assert best["epoch"] == 2 and best["average_count"] == 1  # not an earlier, better epoch
+    # its BatchNorm statistics were measured again, not those of the trained weights
+    stats = [k for k in best["model"] if k.endswith("running_mean")]
+    assert stats and any(not torch.equal(best["model"][k], last["train_model"][k]) for k in stats)
 
 
 @pytest.mark.parametrize("value", ["-1", "4"])

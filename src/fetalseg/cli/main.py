@@ -151,7 +151,7 @@ def _predict_stream(args: argparse.Namespace) -> int:
 
     from fetalseg.inference.predictor import Predictor
     from fetalseg.inference.video import (
-        SOURCE_OPTION,
+        clip_pixel_size,
         open_clip,
         process_clip,
         run_live,
@@ -170,12 +170,10 @@ def _predict_stream(args: argparse.Namespace) -> int:
         import time
 
         source = args.input
-        size = args.pixel_size
-        size_source = None if size is None else SOURCE_OPTION
+        size, size_source = clip_pixel_size(args.pixel_size, None)
         if not str(source).isdigit() and Path(source).exists():
             frames, fps, _, dicom = open_clip(source)  # a file played back at its own frame rate
-            if size is None and dicom is not None:
-                size, size_source = dicom.calibration  # as for a clip that is not --live
+            size, size_source = clip_pixel_size(args.pixel_size, dicom)
 
             def paced():
                 t0 = time.perf_counter()

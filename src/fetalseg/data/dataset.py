@@ -59,13 +59,13 @@ class CachedSet:
                 f"cannot join sets of {self.images.shape[1:]} and {other.images.shape[1:]} images"
             )
         return CachedSet(
-            np.concatenate([self.images, other.images]),
-            np.concatenate([self.masks, other.masks]),
-            self.names + other.names,
-            np.concatenate([self.pixel_size_mm, other.pixel_size_mm]),
-            self.geometry + other.geometry,
-            np.concatenate([self.hc_mm, other.hc_mm]),
-            np.concatenate([self.coverage, other.coverage]),
+            images=np.concatenate([self.images, other.images]),
+            masks=np.concatenate([self.masks, other.masks]),
+            names=self.names + other.names,
+            pixel_size_mm=np.concatenate([self.pixel_size_mm, other.pixel_size_mm]),
+            geometry=self.geometry + other.geometry,
+            hc_mm=np.concatenate([self.hc_mm, other.hc_mm]),
+            coverage=np.concatenate([self.coverage, other.coverage]),
         )
 
     def save(self, path: str | Path) -> None:

@@ -239,6 +239,18 @@ class _VideoWriter:
         self.container.close()
 
 
+def clip_pixel_size(
+    given_mm: float | None, dicom: DicomImage | None
+) -> tuple[float | tuple[float, float] | None, str | None]:
+    """``(pixel size, source)`` for a clip: the user's ``--pixel-size``, else a DICOM clip's own
+    calibration (``(x, y)`` when its pixels are not square), else ``(None, None)`` (px only)."""
+    if given_mm is not None:
+        return given_mm, SOURCE_OPTION
+    if dicom is not None:
+        return dicom.calibration
+    return None, None
+
+
 def process_clip(
     predictor: Predictor,
     path: str | Path,
@@ -257,10 +269,7 @@ def process_clip(
         raise InputError(f"{out}: already holds results (frames.csv); pass --overwrite")
     out.mkdir(parents=True, exist_ok=True)
     frames, fps, count, dicom = open_clip(path)
-    size: float | tuple[float, float] | None = pixel_size_mm
-    source = None if size is None else SOURCE_OPTION
-    if size is None and dicom is not None:
-        size, source = dicom.calibration
+    size, source = clip_pixel_size(pixel_size_mm, dicom)
     writer = _VideoWriter(out / "annotated.mp4", fps)
     rows = []
     t0 = time.perf_counter()

@@ -36,7 +36,7 @@ def moment_semi_axes(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, to
     """``(N, 1, H, W)`` maps in ``[0, 1]`` -> semi-axes ``a >= b`` ``(N,)`` in pixels of the
     moment ellipse (exact for a filled ellipse, up to rasterisation), and the mass ``(N,)``."""
     n, _, h, w = maps.shape
-    p = maps.reshape(n, h, w)
+    p = maps.reshape(n, h, w).float()  # bf16 cannot count pixel coordinates above 256
     y = torch.arange(h, dtype=p.dtype, device=p.device).view(1, h, 1)
     x = torch.arange(w, dtype=p.dtype, device=p.device).view(1, 1, w)
     mass = p.sum((1, 2))

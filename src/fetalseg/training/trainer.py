@@ -411,14 +411,19 @@ def train(
         if t.average_from and epoch + 1 >= t.average_from:
             average = average or WeightAverage(model)
             average.update(model)
-            # The same fixed, unaugmented batches on every rank: identical statistics.
+            # All training images (unaugmented, fixed order), or as many steps as the epoch
+            # was capped to; rank 0's statistics are then everyone's, as for the trained model.
             inputs = iterate_batches(
                 splits.train, batch, drop_last=True, in_channels=cfg.model.in_channels
             )
+            if t.max_steps_per_epoch:
+                inputs = islice(inputs, t.max_steps_per_epoch)
             average.recompute_batchnorm(
-                (x.to(device, memory_format=memory_format) for x, _ in islice(inputs, steps)),
-                bf16,
+                (x.to(device, memory_format=memory_format) for x, _ in inputs), bf16
             )
+            if world > 1:
+                for buf in average.model.buffers():
+                    dist.broadcast(buf, src=0)
             scored = average.model
         logits = predict_logits(
             scored, splits.val, batch, device, bf16, t.channels_last, cfg.model.in_channels
@@ -442,9 +447,11 @@ def train(
             }
             _append_log(run_dir / "log.csv", row)
             score = val_dsc if t.select_by == "dsc" else -val_adf
-            # a NaN score never improves, yet a run always has a best.pt
-            improved = score > best_score or (ckpt is None and epoch == 0)
-            best_score = max(best_score, score)
+            # a NaN score never improves, yet a run always has a best.pt; once averaging starts,
+            # only averages compete (an earlier epoch's single weights are not what it selects)
+            restart = t.average_from > 1 and epoch + 1 == t.average_from
+            improved = score > best_score or (ckpt is None and epoch == 0) or restart
+            best_score = score if restart else max(best_score, score)
             state = {
                 "model": scored.state_dict(),
                 "optimizer": optimizer.state_dict(),
