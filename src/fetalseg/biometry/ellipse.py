@@ -63,7 +63,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from enum import Enum
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -90,6 +90,7 @@ __all__ = [
     "hc_difference_mm",
     "measure_head",
     "measurement_from_ellipse",
+    "ramanujan_formula",
     "ramanujan_perimeter",
     "read_challenge_csv",
     "write_challenge_csv",
@@ -259,11 +260,17 @@ def ramanujan_perimeter(a: float, b: float) -> float:
     """
     if a < 0 or b < 0 or not (math.isfinite(a) and math.isfinite(b)):
         raise ValueError(f"semi-axes must be finite and >= 0, got a={a}, b={b}")
-    s = a + b
-    if s == 0:
+    if a + b == 0:
         return 0.0
+    return float(ramanujan_formula(a, b))
+
+
+def ramanujan_formula(a: Any, b: Any) -> Any:
+    """:func:`ramanujan_perimeter`'s formula alone, elementwise on floats, NumPy arrays or torch
+    tensors (differentiable), without its checks: ``a + b`` must be positive."""
+    s = a + b
     h = ((a - b) / s) ** 2
-    return math.pi * s * (1.0 + 3.0 * h / (10.0 + math.sqrt(4.0 - 3.0 * h)))
+    return math.pi * s * (1.0 + 3.0 * h / (10.0 + (4.0 - 3.0 * h) ** 0.5))
 
 
 def hadlock_ga_weeks(hc_mm: float) -> float:

@@ -8,8 +8,8 @@ third-trimester HC is 3 mm, the size of the errors that dominate the HC18 measur
   covariance ``C = sum p (r - centroid)(r - centroid)^T / m``. A uniform filled ellipse with
   semi-axes ``a >= b`` has ``C``'s eigenvalues ``a^2 / 4`` and ``b^2 / 4``, so
   ``a = 2 sqrt(lambda_1)``, ``b = 2 sqrt(lambda_2)``.
-- HC is the perimeter of that ellipse by Ramanujan's second approximation (as
-  :func:`fetalseg.biometry.ellipse.ramanujan_perimeter`).
+- HC is the perimeter of that ellipse by Ramanujan's second approximation
+  (:func:`fetalseg.biometry.ellipse.ramanujan_formula`, the formula measuring uses).
 - The loss is ``|HC(p) - HC(g)| / HC(g)`` per image with a non-empty truth ``g``, averaged.
 - ``p`` is the probability stretched from ``[band, 1 - band]`` to ``[0, 1]`` and clipped: the
   second moments weigh a pixel by its squared distance, so the faint probability a network
@@ -23,10 +23,10 @@ cut the same way in both maps.
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
+
+from fetalseg.biometry.ellipse import ramanujan_formula
 
 #: keeps square roots differentiable where their argument is 0 (a circle; an empty map)
 _EPS = 1e-6
@@ -54,13 +54,6 @@ def moment_semi_axes(maps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, to
     return a, b, mass
 
 
-def ramanujan_perimeter_t(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Ramanujan's second approximation of the ellipse perimeter, elementwise on tensors."""
-    s = a + b
-    h = ((a - b) / s) ** 2
-    return math.pi * s * (1 + 3 * h / (10 + torch.sqrt(4 - 3 * h)))
-
-
 class CircumferenceLoss(nn.Module):
     """Mean relative HC error of the moment ellipses: logits ``(N, 1, H, W)`` vs targets
     ``(N, 1, H, W)`` in ``[0, 1]``; images whose target is (nearly) empty are left out, and the
@@ -80,6 +73,6 @@ class CircumferenceLoss(nn.Module):
         keep = mass >= self.min_mass
         if not keep.any():
             return logits.sum() * 0.0  # keeps the graph: every step has a gradient to take
-        hc = ramanujan_perimeter_t(a[keep], b[keep])
-        true_hc = ramanujan_perimeter_t(ta[keep], tb[keep])
+        hc = ramanujan_formula(a[keep], b[keep])
+        true_hc = ramanujan_formula(ta[keep], tb[keep])
         return ((hc - true_hc).abs() / true_hc).mean()
