@@ -169,11 +169,9 @@ def _predict_stream(args: argparse.Namespace) -> int:
     else:
         import time
 
-        source = args.input
-        size, size_source = clip_pixel_size(args.pixel_size, None)
+        source, dicom = args.input, None
         if not str(source).isdigit() and Path(source).exists():
             frames, fps, _, dicom = open_clip(source)  # a file played back at its own frame rate
-            size, size_source = clip_pixel_size(args.pixel_size, dicom)
 
             def paced():
                 t0 = time.perf_counter()
@@ -182,6 +180,7 @@ def _predict_stream(args: argparse.Namespace) -> int:
                     yield frame
 
             source = paced()
+        size, size_source = clip_pixel_size(args.pixel_size, dicom)
         t0 = time.perf_counter()
         stats = run_live(predictor, source, size)
         s = summarize_clip(stats.rows, stats.dropped, time.perf_counter() - t0)
