@@ -3,3 +3,21 @@
 
 class InputError(ValueError):
     """A problem with something the user gave us; the message names the input."""
+
+
+#: optional dependency groups (``pip install "fetalseg[NAME]"``) and the module that tells
+#: whether each is installed
+EXTRAS = {"train": "torch"}
+
+
+def require_extra(extra: str, what: str) -> None:
+    """Raise :class:`InputError` naming ``pip install "fetalseg[extra]"`` when ``what`` (a
+    command or option) needs an optional dependency group that is not installed."""
+    import importlib.util
+
+    module = EXTRAS[extra]
+    if importlib.util.find_spec(module) is None:
+        raise InputError(
+            f"{what} needs {module}, which the core install leaves out: "
+            f'pip install "fetalseg[{extra}]"'
+        )

@@ -86,12 +86,11 @@ def test_calibrated_dicom_is_measured_in_mm(
     out = tmp_path / "out"
     (row,) = predict_files(known, [path], out, progress=False)
     assert row["status"] != "error", row["message"]
-    assert known.sizes == [pytest.approx(size)]
-    assert isinstance(known.sizes[0], tuple) == isinstance(size, tuple)  # square: one number
+    sx, sy = size if isinstance(size, tuple) else (size, size)
+    assert known.sizes == [pytest.approx((sx, sy))]
     (written,) = rows(out)
     assert written["pixel_size_mm"] == cell and written["pixel_size_source"] == source
     # mm from the exact (x, y) scale: semi-axes 50 px * x and 40 px * y
-    sx, sy = size if isinstance(size, tuple) else (size, size)
     expected = ramanujan_perimeter(A_PX * sx, B_PX * sy)
     assert float(written["hc_mm"]) == pytest.approx(expected, rel=0.03)
     assert (out / "hc18_submission.csv").is_file()
@@ -104,20 +103,25 @@ def test_dicom_is_told_by_content_whatever_its_suffix(known, tmp_path):
     assert row["pixel_size_source"] == "dicom ultrasound regions" and row["hc_mm"] != ""
 
 
-def test_user_pixel_size_wins_over_the_dicom(known, tmp_path):
+def test_the_dicom_calibration_wins_over_the_user_pixel_size(known, tmp_path):
+    """One rule everywhere (fetalseg.result.resolve_calibration): the file's own calibration
+    is used, a disagreeing given size is named in the row; files without one take the user's."""
     data = encode_ultrasound_dicom(frame(), (0.02, 0.03))
     a, b = write(tmp_path / "a.dcm", data), write(tmp_path / "b.dcm", data)
-    (row,) = predict_files(known, [a], tmp_path / "o1", pixel_size_mm=0.1, progress=False)
-    assert (row["pixel_size_mm"], row["pixel_size_source"]) == (0.1, "--pixel-size")
-    assert known.sizes == [0.1]
-    assert float(row["hc_mm"]) == pytest.approx(ramanujan_perimeter(5.0, 4.0), rel=0.03)
-    # a --pixel-csv row wins for its file; a file without a row keeps the DICOM's own size
-    got = predict_files(known, [a, b], tmp_path / "o2", pixel_sizes={"a.dcm": 0.15}, progress=False)
+    png = tmp_path / "c.png"
+    cv2.imwrite(str(png), frame())
+    got = predict_files(known, [a, png], tmp_path / "o1", pixel_size_mm=0.1, progress=False)
     assert [(r["pixel_size_mm"], r["pixel_size_source"]) for r in got] == [
-        (0.15, "--pixel-csv"),
         ("0.2;0.3", "dicom ultrasound regions"),
+        (0.1, "--pixel-size"),
     ]
-    assert known.sizes[1:] == [0.15, pytest.approx((0.2, 0.3))]
+    assert "given pixel size 0.1 mm not used" in got[0]["message"]
+    assert known.sizes == [pytest.approx((0.2, 0.3)), (0.1, 0.1)]
+    assert float(got[1]["hc_mm"]) == pytest.approx(ramanujan_perimeter(5.0, 4.0), rel=0.03)
+    # a --pixel-csv row that agrees with the file: no note
+    got = predict_files(known, [b], tmp_path / "o2", pixel_sizes={"b.dcm": 0.2}, progress=False)
+    assert got[0]["pixel_size_source"] == "dicom ultrasound regions"
+    assert "not used" in got[0]["message"]  # 0.2 x 0.2 disagrees with 0.2 x 0.3
 
 
 def test_uncalibrated_dicom_is_px_only_like_the_same_png(tiny, tmp_path):

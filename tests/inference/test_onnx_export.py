@@ -9,21 +9,20 @@ import onnx
 import pytest
 import torch
 
+from fetalseg.artifacts import onnx_metadata
 from fetalseg.config import RunConfig, to_dict
 from fetalseg.data.dataset import to_tensor
 from fetalseg.data.synthetic import synthetic_set
 from fetalseg.inference.onnx_export import (
     calibration_batch,
     export_onnx,
-    onnx_metadata,
-    ort_session,
     parity_check,
     quantize_int8,
 )
-from fetalseg.inference.ov_runtime import OpenVinoSession
 from fetalseg.inference.weights import LoadedModel
 from fetalseg.models import build_model
 from fetalseg.models.bisenet import LOGIT_STRIDE
+from fetalseg.runtimes import open_runtime
 
 W, H = 128, 64
 
@@ -37,7 +36,7 @@ def loaded() -> LoadedModel:
     torch.manual_seed(0)
     config = to_dict(RunConfig())
     config["data"].update(width=W, height=H)
-    return LoadedModel(build_model("bisenet").eval(), config, {"epoch": 0}, Path("x.pt"))
+    return LoadedModel(config, {"epoch": 0}, Path("x.pt"), build_model("bisenet").eval())
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +49,10 @@ def test_dynamic_batch_and_spatial_axes(fp32_path: Path) -> None:
     assert [i.name for i in proto.graph.input] == ["image"]
     assert [o.name for o in proto.graph.output] == ["logits"]
     assert not any(n.op_type == "BatchNormalization" for n in proto.graph.node)
-    session = ort_session(fp32_path, threads=1)
+    session = open_runtime("onnxruntime", fp32_path, threads=1)
     for n, (w, h) in ((2, (W, H)), (1, (96, 160)), (2, (64, 32))):
         x = np.zeros((n, 1, h, w), np.float32)
-        (out,) = session.run(["logits"], {"image": x})
+        out = session.run(x)
         # BiSeNet's graph stops before the x8 upsampling (the predictor interpolates once)
         assert out.shape == (n, 1, h // LOGIT_STRIDE, w // LOGIT_STRIDE)
 
@@ -77,18 +76,18 @@ def test_int8_static_quantisation(loaded: LoadedModel, fp32_path: Path, tmp_path
     config, info = onnx_metadata(int8)
     assert config == loaded.config
     assert info["precision"] == "int8" and info["quantization"]["calibration_images"] == 4
-    (out,) = ort_session(int8, threads=1).run(["logits"], {"image": _images(2, (96, 64))})
+    out = open_runtime("onnxruntime", int8, threads=1).run(_images(2, (96, 64)))
     assert out.shape == (2, 1, 64 // LOGIT_STRIDE, 96 // LOGIT_STRIDE)
     result = parity_check(loaded, int8, _images(3, seed=2))
     assert result["mask_agreement"] > 0.9, result
 
 
 def test_openvino_runs_the_same_files(loaded: LoadedModel, fp32_path: Path, tmp_path: Path) -> None:
-    session = OpenVinoSession(fp32_path, threads=1)
+    session = open_runtime("openvino", fp32_path, threads=1)
     for size in ((W, H), (96, 64), (W, H)):  # one compiled model per shape, reused
         x = _images(2, size, seed=3)
-        (ov,) = session.run(["logits"], {"image": x})
-        (ort,) = ort_session(fp32_path, threads=1).run(["logits"], {"image": x})
+        ov = session.run(x)
+        ort = open_runtime("onnxruntime", fp32_path, threads=1).run(x)
         assert ov.shape == ort.shape == (2, 1, size[1] // LOGIT_STRIDE, size[0] // LOGIT_STRIDE)
         np.testing.assert_allclose(ov, ort, atol=1e-3 * np.abs(ort).max())
     assert len(session._requests) == 2
@@ -125,10 +124,10 @@ def test_calibration_batch_needs_training_subjects(hc18_root: Path) -> None:
 def test_openvino_session_can_be_shared_by_threads(fp32_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
-    session = OpenVinoSession(fp32_path, threads=1)
+    session = open_runtime("openvino", fp32_path, threads=1)
     inputs = [_images(1, seed=s) for s in range(8)]
-    expected = [session.run(["logits"], {"image": x})[0] for x in inputs]
+    expected = [session.run(x) for x in inputs]
     with ThreadPoolExecutor(4) as pool:
-        got = list(pool.map(lambda x: session.run(["logits"], {"image": x})[0], inputs))
+        got = list(pool.map(lambda x: session.run(x), inputs))
     for a, b in zip(got, expected):
         np.testing.assert_array_equal(a, b)

@@ -165,9 +165,10 @@ def test_predict_folder_with_dicom_files(tiny_checkpoint, tmp_path, capsys):
     assert rows["b.dcm"]["pixel_size_mm"] == "0.25"
     assert rows["b.dcm"]["pixel_size_source"] == "dicom PixelSpacing"
     assert rows["c_cut.dcm"]["status"] == rows["d_clip.dcm"]["status"] == "error"
-    # one DICOM file on its own; --pixel-size wins over its PixelSpacing
+    # one DICOM file on its own: its PixelSpacing wins over --pixel-size (one rule everywhere)
     out = tmp_path / "one"
     argv = ["predict", str(folder / "b.dcm"), "--checkpoint", str(tiny_checkpoint), "--quiet"]
     assert main([*argv, "--out", str(out), "--pixel-size", "0.1"]) == 0
     row = next(csv.DictReader((out / "measurements.csv").open()))
-    assert (row["pixel_size_mm"], row["pixel_size_source"]) == ("0.1", "--pixel-size")
+    assert (row["pixel_size_mm"], row["pixel_size_source"]) == ("0.25", "dicom PixelSpacing")
+    assert "given pixel size 0.1 mm not used" in row["message"]

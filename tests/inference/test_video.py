@@ -4,6 +4,7 @@ import csv
 import json
 import time
 
+import cv2
 import numpy as np
 import pytest
 
@@ -11,7 +12,8 @@ from fetalseg.cli.main import main
 from fetalseg.data.dicom import encode_ultrasound_dicom
 from fetalseg.data.synthetic import synthetic_frame
 from fetalseg.inference.predictor import Predictor
-from fetalseg.inference.video import _VideoWriter, is_clip, read_clip, run_live, summarize_clip
+from fetalseg.inference.video import _VideoWriter, is_clip, read_clip, run_live
+from fetalseg.result import ClipResult, FrameResult, frame_result
 
 
 def _frames(n):
@@ -51,7 +53,7 @@ def test_clip_round_trip(tiny_checkpoint, tmp_path, capsys):
     rows = list(csv.DictReader((out / "frames.csv").open()))
     assert [int(r["frame"]) for r in rows] == list(range(6))
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["frames"] == 6
+    assert summary["n_frames"] == 6
     assert len(list(read_clip(out / "annotated.mp4")[0])) == 6
     assert (
         main(
@@ -145,16 +147,17 @@ def test_multi_frame_dicom_is_a_clip_with_its_pixel_size(tiny_checkpoint, tmp_pa
     rows = list(csv.DictReader((out / "frames.csv").open()))
     assert [int(r["frame"]) for r in rows] == list(range(4))
     assert float(rows[1]["time_s"]) == pytest.approx(0.04)  # FrameTime 40 ms: 25 frames/s
-    assert all(r["status"] != "no_pixel_size" for r in rows)  # measured with the file's size
+    assert all(r["status"] == "error" or r["hc_mm"] != "" or r["hc_px"] == "" for r in rows)
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["frames"] == 4
+    assert summary["n_frames"] == 4
     assert summary["pixel_size_mm"] == pytest.approx([0.2, 0.3])
     assert summary["pixel_size_source"] == "dicom ultrasound regions"
     assert len(list(read_clip(out / "annotated.mp4")[0])) == 4
-    # --pixel-size wins over the file's own
+    # the file's own calibration wins over --pixel-size (one rule everywhere), with a note
     assert _predict(clip, tiny_checkpoint, out, "--pixel-size", "0.1", "--overwrite") == 0
     summary = json.loads((out / "summary.json").read_text())
-    assert (summary["pixel_size_mm"], summary["pixel_size_source"]) == (0.1, "--pixel-size")
+    assert summary["pixel_size_mm"] == pytest.approx([0.2, 0.3])
+    assert "given pixel size 0.1 mm not used" in summary["note"]
 
 
 def test_live_playback_of_a_dicom_clip_uses_its_pixel_size(tiny_checkpoint, tmp_path, capsys):
@@ -164,9 +167,10 @@ def test_live_playback_of_a_dicom_clip_uses_its_pixel_size(tiny_checkpoint, tmp_
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["pixel_size_mm"] == pytest.approx([0.2, 0.3])
     assert summary["pixel_size_source"] == "dicom ultrasound regions"
-    assert _predict(clip, tiny_checkpoint, tmp_path / "out", "--live", "--pixel-size", "0.1") == 0
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert (summary["pixel_size_mm"], summary["pixel_size_source"]) == (0.1, "--pixel-size")
+    plain, _ = _dicom_clip(tmp_path / "plain.dcm", n=3, frame_time_ms=5.0)
+    assert _predict(plain, tiny_checkpoint, tmp_path / "o2", "--live", "--pixel-size", "0.1") == 0
+    summary = json.loads((tmp_path / "o2" / "summary.json").read_text())
+    assert (summary["pixel_size_mm"], summary["pixel_size_source"]) == ([0.1, 0.1], "--pixel-size")
 
 
 def test_uncalibrated_dicom_clip_is_px_only(tiny_checkpoint, tmp_path, capsys):
@@ -174,9 +178,10 @@ def test_uncalibrated_dicom_clip_is_px_only(tiny_checkpoint, tmp_path, capsys):
     assert _predict(clip, tiny_checkpoint, tmp_path / "out") == 0
     assert "no mm" in capsys.readouterr().out
     rows = list(csv.DictReader((tmp_path / "out" / "frames.csv").open()))
-    assert [r["status"] for r in rows] == ["no_pixel_size"] * 2
+    assert all(r["hc_mm"] == "" and r["ga_weeks"] == "" for r in rows)
+    assert all(r["hc_px"] == "" or "px only" in r["message"] for r in rows)
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert summary["pixel_size_mm"] is None and summary["hc_mm_median"] is None
+    assert summary["pixel_size_mm"] is None and summary["hc_mm"] is None
 
 
 def test_corrupt_video_is_a_clear_error(tmp_path, tiny_checkpoint, capsys):
@@ -219,7 +224,7 @@ def test_live_mode_drops_frames_and_counts_them(tiny_checkpoint):
     assert stats.received == 40
     assert stats.dropped > 0
     assert stats.processed + stats.dropped == stats.received
-    indices = [r["frame"] for r in stats.rows]
+    indices = [r.index for r in stats.results]
     assert indices == sorted(indices) and indices[-1] == 39  # always the newest frame
 
 
@@ -241,8 +246,19 @@ def test_live_mode_keeps_every_frame_when_it_keeps_up(tiny_checkpoint):
 
 
 def test_summary_is_median_over_frames_with_a_head():
-    rows = [{"hc_mm": v, "bpd_mm": 50.0, "ofd_mm": 60.0} for v in (170.0, 171.0, 300.0)]
-    rows.append({"hc_mm": "", "bpd_mm": "", "ofd_mm": ""})
-    s = summarize_clip(rows)
-    assert s.frames == 4 and s.frames_with_head == 3
-    assert s.hc_mm_median == 171.0 and s.hc_mm_sd == pytest.approx(np.std([170, 171, 300], ddof=1))
+    from fetalseg.biometry import measure_head
+
+    def head(a: float) -> FrameResult:  # an ellipse of semi-axes a, 0.8a px at 1 mm per px
+        mask = np.zeros((400, 400), np.uint8)
+        cv2.ellipse(mask, (200, 200), (int(a), int(0.8 * a)), 0, 0, 360, 1, -1)
+        return frame_result(mask, measure_head(mask, 1.0), (1.0, 1.0), "test")
+
+    empty = frame_result(np.zeros((400, 400), np.uint8), None, None)
+    frames = [head(a) for a in (30, 31, 80)] + [empty]
+    for i, f in enumerate(frames):
+        f.index = i
+    s = ClipResult(frames, (1.0, 1.0), "test").to_dict()
+    hc = [f.hc_mm for f in frames[:3]]
+    assert s["n_frames"] == 4 and s["frames_with_head"] == 3
+    assert s["hc_mm"] == pytest.approx(hc[1]) and s["key_frame"] == 1
+    assert s["hc_sd"] == pytest.approx(np.std(hc, ddof=1))

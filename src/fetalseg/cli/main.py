@@ -11,8 +11,12 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fetalseg.errors import InputError
+from fetalseg.errors import InputError, require_extra
+
+if TYPE_CHECKING:
+    from fetalseg.result import ClipResult
 
 EXIT_USER_ERROR = 2
 
@@ -147,23 +151,22 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 def _predict_stream(args: argparse.Namespace) -> int:
     """A clip (video file, GIF, or ``--clip`` folder of frames) or a ``--live`` source."""
-    import json
-
     from fetalseg.inference.predictor import Predictor
     from fetalseg.inference.video import (
         clip_pixel_size,
         open_clip,
         process_clip,
         run_live,
-        summarize_clip,
+        write_summary,
     )
+    from fetalseg.result import ClipResult
 
     if args.pixel_csv:
         raise InputError(f"{args.input}: a clip takes --pixel-size, not --pixel-csv")
     predictor = Predictor(args.checkpoint, args.backend)
     out = Path(args.out)
     if not args.live:
-        s = process_clip(
+        clip = process_clip(
             predictor, args.input, out, args.pixel_size, args.overwrite, progress=not args.quiet
         )
     else:
@@ -180,35 +183,40 @@ def _predict_stream(args: argparse.Namespace) -> int:
                     yield frame
 
             source = paced()
-        size, size_source = clip_pixel_size(args.pixel_size, dicom)
+        size, size_source, note = clip_pixel_size(args.pixel_size, dicom)
         t0 = time.perf_counter()
-        stats = run_live(predictor, source, size)
-        s = summarize_clip(stats.rows, stats.dropped, time.perf_counter() - t0)
-        s.pixel_size_mm, s.pixel_size_source = size, size_source
+        stats = run_live(predictor, source, size, pixel_size_source=size_source)
+        seconds = time.perf_counter() - t0
+        clip = ClipResult(
+            stats.results, size, size_source, note, stats.dropped, stats.processed / seconds
+        )
         out.mkdir(parents=True, exist_ok=True)
-        (out / "summary.json").write_text(json.dumps(s.__dict__, indent=2))
+        write_summary(clip, out)
         print(
             f"live: {stats.received} frames received, {stats.processed} measured, "
             f"{stats.dropped} dropped (inference slower than the source)"
         )
-    if s.hc_mm_median is not None:
-        lo, hi = s.hc_mm_iqr or (0.0, 0.0)
-        print(
-            f"{s.frames} frames, head in {s.frames_with_head}: median HC {s.hc_mm_median:.1f} mm "
-            f"(IQR {lo:.1f}-{hi:.1f}, sd {s.hc_mm_sd:.2f})"
-        )
-    else:
-        has_size = args.pixel_size is not None or s.pixel_size_mm is not None
-        print(
-            f"{s.frames} frames, head in {s.frames_with_head}"
-            + ("" if has_size else " (no --pixel-size: no mm)")
-        )
-    if s.pixel_size_source and s.pixel_size_source.startswith("dicom"):
-        xy = s.pixel_size_mm if isinstance(s.pixel_size_mm, tuple) else (s.pixel_size_mm,)
-        shown = " x ".join(f"{v:.12g}" for v in xy)  # cm x 10 leaves float noise in the digits
-        print(f"pixel size {shown} mm from the file ({s.pixel_size_source})")
+    _print_clip(clip)
     print(f"results in {out}/")
     return 0
+
+
+def _print_clip(clip: ClipResult) -> None:
+    s = clip.to_dict()
+    head = f"{s['n_frames']} frames, head in {s['frames_with_head']}"
+    if s["hc_mm"] is not None:
+        print(
+            f"{head}: median HC {s['hc_mm']:.1f} mm "
+            f"(IQR {s['hc_q1']:.1f}-{s['hc_q3']:.1f}, sd {s['hc_sd']:.2f})"
+        )
+    else:
+        print(head + ("" if clip.pixel_size_mm is not None else " (no pixel size: no mm)"))
+    if clip.note:
+        print(clip.note)
+    if clip.pixel_size_source and clip.pixel_size_source.startswith("dicom"):
+        x, y = clip.pixel_size_mm  # type: ignore[misc]
+        shown = f"{x:.12g}" if x == y else f"{x:.12g} x {y:.12g}"  # cm x 10 leaves float noise
+        print(f"pixel size {shown} mm from the file ({clip.pixel_size_source})")
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -494,10 +502,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: commands that need PyTorch (the ``train`` extra); the rest run on the core install
+TRAIN_EXTRA_COMMANDS = frozenset({"train", "evaluate", "export", "benchmark", "study", "profile"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
+        if args.command in TRAIN_EXTRA_COMMANDS:
+            require_extra("train", f"fetalseg {args.command}")
         return func(args)
     except InputError as e:
         print(f"fetalseg {args.command}: error: {e}", file=sys.stderr)

@@ -20,13 +20,16 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from fetalseg.biometry.ellipse import ramanujan_perimeter
-from fetalseg.data.dataset import CachedSet
 from fetalseg.data.preprocess import resize_image, resize_mask_and_coverage
+
+if TYPE_CHECKING:
+    from fetalseg.data.dataset import CachedSet
 
 __all__ = [
     "SyntheticHead",
@@ -338,7 +341,10 @@ def synthetic_set(
 
     Names are ``synthetic_000.png``...; ``hc_mm`` is the true head circumference: Ramanujan's
     perimeter of the outer-edge ellipse with semi-axes in mm (semi-axes x ``pixel_size_mm``).
+    A training data set: needs the ``train`` extra (torch).
     """
+    from fetalseg.data.dataset import CachedSet
+
     w, h = size
     fw, fh = frame_size
     images = np.empty((n, h, w), np.uint8)

@@ -1,10 +1,11 @@
 """Folder (or single image) prediction: overlays, masks, a measurement table, HC18 submission.
 
 Images are PNG, JPEG, BMP, TIFF or single-frame DICOM (told by content; in a folder, ``.dcm`` and
-``.dicom`` files are listed too). A DICOM file's own pixel size is used unless the user gave one
-(``--pixel-size``, or a ``--pixel-csv`` row for that file); the ``pixel_size_source`` column
-says where each row's mm came from. A multi-frame DICOM is a clip (:mod:`fetalseg.inference.video`)
-and gets an error row here.
+``.dicom`` files are listed too). A DICOM file's own pixel size is used; the one the user gave
+(``--pixel-size``, or a ``--pixel-csv`` row for that file) measures files without one
+(:func:`fetalseg.result.resolve_calibration`; a disagreeing value is named in the row's message).
+The ``pixel_size_source`` column says where each row's mm came from. A multi-frame DICOM is a
+clip (:mod:`fetalseg.inference.video`) and gets an error row here.
 
 One bad file is reported in its row (status ``error``) and the rest are processed. Existing
 results are never overwritten unless asked.
@@ -22,13 +23,13 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from fetalseg.biometry import ChallengeRow, challenge_row, ramanujan_perimeter, write_challenge_csv
-from fetalseg.biometry.ellipse import measure_head
+from fetalseg.biometry import ChallengeRow, challenge_row, write_challenge_csv
 from fetalseg.data.dicom import decode_dicom, dicom_frame_count, is_dicom
 from fetalseg.data.io import decode_image, list_images, read_file_bytes
 from fetalseg.errors import InputError
 from fetalseg.inference.overlay import draw_overlay, measurement_lines
 from fetalseg.inference.predictor import Predictor
+from fetalseg.result import FrameResult, frame_result, resolve_calibration
 
 FIELDS = (
     "file",
@@ -44,7 +45,7 @@ FIELDS = (
     "center_y_px",
     "semi_axis_a_px",
     "semi_axis_b_px",
-    "angle_rad",
+    "angle_px_rad",
     "message",
 )
 
@@ -171,9 +172,23 @@ def _size_cell(size: PixelSize | None) -> object:
     """
     if size is None:
         return ""
-    if isinstance(size, tuple):
+    if isinstance(size, tuple) and size[0] != size[1]:
         return f"{size[0]:.12g};{size[1]:.12g}"
-    return float(f"{size:.12g}")
+    return float(f"{size[0] if isinstance(size, tuple) else size:.12g}")
+
+
+def result_row(result: FrameResult) -> dict[str, object]:
+    """``measurements.csv``'s row of a :class:`~fetalseg.result.FrameResult` (empty cells for
+    unknown values); ``message`` carries the note on the input, if any."""
+    d = result.to_dict()
+    row: dict[str, object] = {k: "" if d.get(k) is None else d[k] for k in FIELDS}
+    row.update(
+        file=result.name,
+        pixel_size_mm=_size_cell(result.pixel_size_mm),
+        pixel_size_source=result.pixel_size_source or "",
+        message=" ".join(x for x in (result.message, result.note) if x),
+    )
+    return row
 
 
 def predict_one(
@@ -186,51 +201,26 @@ def predict_one(
 ) -> tuple[dict[str, object], ChallengeRow | None]:
     """Predict one file: its table row and, given a pixel size, its HC18 submission row.
 
-    ``pixel_size_mm``: mm per px given by the user (one number, or ``(x, y)``), which wins over
-    a DICOM file's own; ``pixel_size_source`` says where it came from (a table column).
+    ``pixel_size_mm``: mm per px given by the user (one number, or ``(x, y)``), used when the
+    file has no calibration of its own (:func:`fetalseg.result.resolve_calibration`);
+    ``pixel_size_source`` says where it came from (a table column).
     """
-    if pixel_size_mm is None:
-        pixel_size_source = None  # no size, so no source to show
-    row: dict[str, object] = dict.fromkeys(FIELDS, "")
-    row.update(
-        file=path.name,
-        pixel_size_mm=_size_cell(pixel_size_mm),
-        pixel_size_source=pixel_size_source or "",
-    )
     try:
         image, file_size, file_source = read_frame(path)
     except InputError as e:
-        row.update(status="error", message=str(e))
+        row: dict[str, object] = dict.fromkeys(FIELDS, "")
+        row.update(file=path.name, status="error", message=str(e))
         return row, None
-    if pixel_size_mm is None and file_size is not None:
-        pixel_size_mm = file_size
-        row.update(pixel_size_mm=_size_cell(file_size), pixel_size_source=file_source)
-    pred = predictor.predict(image, pixel_size_mm)
-    submission = None
-    m = pred.measurement  # None without a pixel size: then no mm at all, never invented ones
-    fit = m if m is not None else measure_head(pred.mask, 1.0)  # px fields are the same
-    # Without a pixel size there is no GA to be out of range: a found head is simply "ok".
-    row["status"] = fit.status.value if m is not None or not fit.found else "ok"
-    if fit.found:
-        row.update(
-            hc_px=ramanujan_perimeter(fit.semi_axis_a_px, fit.semi_axis_b_px),
-            center_x_px=fit.center_x_px,
-            center_y_px=fit.center_y_px,
-            semi_axis_a_px=fit.semi_axis_a_px,
-            semi_axis_b_px=fit.semi_axis_b_px,
-            angle_rad=fit.angle_px_rad,
-        )
-    if m is not None:
-        row.update(
-            hc_mm=m.hc_mm or "", bpd_mm=m.bpd_mm or "", ofd_mm=m.ofd_mm or "", message=m.message
-        )
-        row["ga_weeks"] = "" if m.ga_weeks is None else m.ga_weeks
-        submission = challenge_row(path.name, m)
-    else:
-        row["message"] = "pixel size unknown: measured in px only" if fit.found else fit.message
-    lines = measurement_lines(m, row["hc_px"] or None)  # type: ignore[arg-type]
-    overlay = draw_overlay(image, pred.mask, fit.ellipse_px, lines)
+    size, source, note = resolve_calibration(
+        file_size, file_source, pixel_size_mm, pixel_size_source
+    )
+    pred = predictor.predict(image, size)
+    result = frame_result(pred.mask, pred.measurement, size, source, name=path.name, note=note)
+    m = result.measurement  # None without a pixel size: then no mm at all, never invented ones
+    lines = measurement_lines(m, result.px()["hc_px"])
+    overlay = draw_overlay(image, pred.mask, result.ellipse_px, lines)
     cv2.imwrite(str(out / "overlays" / f"{path.stem}.png"), overlay)
     if save_mask:
         cv2.imwrite(str(out / "masks" / f"{path.stem}.png"), (pred.mask * 255).astype(np.uint8))
-    return row, submission
+    submission = challenge_row(path.name, m) if m is not None else None
+    return result_row(result), submission

@@ -8,14 +8,12 @@
   and ``W`` must be multiples of 32 at run time (the symbolic dims are named ``32*h32``,
   ``32*w32``). The resolved training config and provenance go into the model's
   ``metadata_props`` (``"fetalseg_config"``, ``"fetalseg_info"``, JSON), read back by
-  :func:`onnx_metadata`.
+  :func:`fetalseg.artifacts.onnx_metadata` (no ``onnx`` package needed).
 * :func:`quantize_int8` makes a static int8 QDQ model (per-channel int8 weights, uint8
   activations, percentile calibration) from an fp32 export and a calibration batch, e.g. from
   :func:`calibration_batch` (HC18 *training* images only, never validation or test).
-* :func:`parity_check` compares an ONNX model's logits with the PyTorch model's.
-* :func:`ort_session` opens a CPU session with all graph optimisations; :func:`open_session`
-  opens one on either runtime (OpenVINO's has the same interface:
-  :class:`fetalseg.inference.ov_runtime.OpenVinoSession`).
+* :func:`parity_check` compares an ONNX model's logits, run by one of
+  :mod:`fetalseg.runtimes`, with the PyTorch model's.
 
 Dynamic quantisation (``quantize_dynamic``) is not offered: it turns each convolution into
 ``ConvInteger`` with activations quantised on the fly, which on this network is at best ~1.2x
@@ -36,16 +34,14 @@ from typing import Any
 import numpy as np
 import torch
 
+from fetalseg.artifacts import CONFIG_KEY, INFO_KEY, INPUT_NAME, OUTPUT_NAME, onnx_metadata
 from fetalseg.data.hc18 import read_gray, read_records, split_subjects
 from fetalseg.data.preprocess import full_size_logits, normalize, resize_image
 from fetalseg.inference.weights import LoadedModel
 from fetalseg.models import has_coarse_logits
 from fetalseg.models.bisenet import LOGIT_STRIDE, OUTPUT_STRIDE
+from fetalseg.runtimes import Runtime, open_runtime
 
-INPUT_NAME = "image"
-OUTPUT_NAME = "logits"
-CONFIG_KEY = "fetalseg_config"
-INFO_KEY = "fetalseg_info"
 #: The ``torch.export``-based exporter emits opset 18 natively; converting it down fails (Resize
 #: and Reduce* changed their axes inputs), so 18 is the lowest opset offered.
 MIN_OPSET = 18
@@ -169,58 +165,10 @@ def _set_metadata(proto: Any, config: dict[str, Any], info: dict[str, Any]) -> N
     onnx.helper.set_model_props(proto, props)
 
 
-def onnx_metadata(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``(config, info)`` stored by :func:`export_onnx` (and updated by :func:`quantize_int8`)."""
-    import onnx
-
-    proto = onnx.load_model(str(path), load_external_data=False)
-    props = {p.key: p.value for p in proto.metadata_props}
-    if CONFIG_KEY not in props:
-        raise ValueError(f"{path}: no fetalseg config in the ONNX metadata")
-    return json.loads(props[CONFIG_KEY]), json.loads(props.get(INFO_KEY, "{}"))
-
-
-def ort_session(path: str | Path, threads: int | None = None) -> Any:
-    """A CPU :class:`onnxruntime.InferenceSession` with all graph optimisations.
-
-    ``threads``: intra-op threads (``None``: ONNX Runtime's default, one per physical core).
-    Inter-op parallelism is off (sequential execution): this graph is one chain of convolutions.
-    """
-    import onnxruntime as ort
-
-    so = ort.SessionOptions()
-    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    so.inter_op_num_threads = 1
-    if threads:
-        so.intra_op_num_threads = int(threads)
-    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
-
-
-#: runtimes that can run an exported ``.onnx`` file (see :func:`open_session`)
-RUNTIMES = ("onnxruntime", "openvino")
-
-
-def open_session(path: str | Path, runtime: str = "onnxruntime", threads: int | None = None) -> Any:
-    """An ``.onnx`` file ready to ``run``: :func:`ort_session` for ``"onnxruntime"``,
-    :class:`~fetalseg.inference.ov_runtime.OpenVinoSession` (same interface) for ``"openvino"``."""
-    if runtime == "openvino":
-        from fetalseg.inference.ov_runtime import OpenVinoSession
-
-        return OpenVinoSession(path, threads)
-    if runtime == "onnxruntime":
-        return ort_session(path, threads)
-    raise ValueError(f"runtime {runtime!r}: expected one of {', '.join(RUNTIMES)}")
-
-
-def run_session(session: Any, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
+def run_batches(runtime: Runtime, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
     """``(N, C, H, W) float32 -> (N, 1, h, w)`` logits as the model gives them (``h = H`` or, for
     BiSeNet, ``H / 8``), ``batch_size`` images per run."""
-    feeds = (
-        {INPUT_NAME: np.ascontiguousarray(images[i : i + batch_size])}
-        for i in range(0, len(images), batch_size)
-    )
-    out = [session.run([OUTPUT_NAME], feed)[0] for feed in feeds]
+    out = [runtime.run(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
     return np.concatenate(out)
 
 
@@ -364,8 +312,8 @@ def parity_check(
                 for i in range(0, len(images), 8)
             ]
         )
-    session = open_session(onnx_path, runtime, threads)
-    out = full_size_logits(run_session(session, images), (images.shape[-1], images.shape[-2]))
+    engine = open_runtime(runtime, onnx_path, threads)
+    out = full_size_logits(run_batches(engine, images), (images.shape[-1], images.shape[-2]))
     diff = np.abs(out - ref)
     scale = float(np.abs(ref).max())
     return {

@@ -17,20 +17,25 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import torch
 
+from fetalseg.artifacts import ModelInfo, onnx_model_info, shipped_int8
 from fetalseg.biometry import Measurement, measure_head
 from fetalseg.data.preprocess import Geometry, mask_on_original, normalize, resize_image
-from fetalseg.errors import InputError
-from fetalseg.inference.weights import LoadedModel, load_model, shipped_int8
-from fetalseg.models import has_coarse_logits
+from fetalseg.errors import InputError, require_extra
+from fetalseg.runtimes import Runtime, open_runtime
 
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "openvino-int8")
 #: backends that run a static int8 ONNX model
 INT8_BACKENDS = ("onnx-int8", "openvino-int8")
+#: backend -> the runtime (:mod:`fetalseg.runtimes`) that runs it
+RUNTIME_OF = {
+    "torch": "torch",
+    "onnx": "onnxruntime",
+    "onnx-int8": "onnxruntime",
+    "openvino-int8": "openvino",
+}
 
 
 @dataclass
@@ -60,8 +65,14 @@ class Predictor:
 
     Args:
         checkpoint: ``.safetensors``, ``.pt`` or ``.onnx`` file; ``None`` for the shipped model.
-        backend: one of :data:`BACKENDS`.
+        backend: one of :data:`BACKENDS`. ``onnx-int8``/``openvino-int8`` on the shipped model,
+            and any ONNX backend on an ``.onnx`` file, need no PyTorch; ``torch``, and ``onnx`` on
+            PyTorch weights (exported once, here), need the ``train`` extra.
         threads: intra-op threads (``None``: the runtime's default).
+
+    Attributes:
+        loaded: the model's :class:`~fetalseg.artifacts.ModelInfo` (config, provenance, file).
+        runtime: the :class:`~fetalseg.runtimes.Runtime` that runs it.
     """
 
     def __init__(
@@ -76,44 +87,40 @@ class Predictor:
             raise InputError(
                 f"{checkpoint}: an ONNX file needs backend onnx, onnx-int8 or openvino-int8"
             )
-        self.loaded: LoadedModel = load_model(checkpoint)
-        self.size = self.loaded.size
         self.timings: dict[str, list[float]] = defaultdict(list)
-        self._session: Any = None
-        self._forward_kwargs: dict[str, Any] = {}
+        self.loaded, self.runtime = self._open(checkpoint, onnx_given, threads)
+        self.size = self.loaded.size
+
+    def _open(
+        self, checkpoint: str | Path | None, onnx_given: bool, threads: int | None
+    ) -> tuple[ModelInfo, Runtime]:
+        runtime = RUNTIME_OF[self.backend]
+        if onnx_given or self.backend in INT8_BACKENDS:
+            path = Path(checkpoint) if onnx_given else self._shipped_int8(checkpoint)  # type: ignore[arg-type]
+            return onnx_model_info(path), open_runtime(runtime, path, threads)
+        require_extra("train", f"backend {self.backend!r} (PyTorch weights)")
+        from fetalseg.inference.weights import load_model
+
+        loaded = load_model(checkpoint)
         if self.backend == "torch":
-            if threads:
-                torch.set_num_threads(threads)
-            assert self.loaded.model is not None
-            # oneDNN's convolutions run ~1.3-1.5x faster on channels-last (NHWC) tensors
-            self.loaded.model.to(memory_format=torch.channels_last)
-            # BiSeNet's logits are taken before its x8 upsampling (decided once, not per frame)
-            if has_coarse_logits(self.loaded.model):
-                self._forward_kwargs = {"full_size": False}
-        else:
-            from fetalseg.inference.onnx_export import open_session
-
-            runtime = "openvino" if self.backend == "openvino-int8" else "onnxruntime"
-            path = self._onnx_path(checkpoint, onnx_given)
-            self._session = open_session(path, runtime, threads)
-
-    def _onnx_path(self, checkpoint: str | Path | None, onnx_given: bool) -> Path:
-        if onnx_given:
-            return Path(checkpoint)  # type: ignore[arg-type]
-        if self.backend in INT8_BACKENDS:
-            if checkpoint is not None:
-                raise InputError(
-                    f"{checkpoint}: make its int8 model first (fetalseg export --int8 "
-                    "--checkpoint ...) and pass the .onnx file"
-                )
-            if not shipped_int8().is_file():
-                raise InputError(f"{shipped_int8()}: the package ships no int8 model")
-            return shipped_int8()
+            return loaded, open_runtime("torch", loaded.model, threads)
         from fetalseg.inference.onnx_export import export_onnx
 
         # fp32 ONNX from the PyTorch weights, exported once per Predictor.
         self._tmp = tempfile.TemporaryDirectory(prefix="fetalseg-onnx-")
-        return export_onnx(self.loaded, Path(self._tmp.name) / "model.onnx")
+        path = export_onnx(loaded, Path(self._tmp.name) / "model.onnx")
+        return loaded, open_runtime(runtime, path, threads)
+
+    @staticmethod
+    def _shipped_int8(checkpoint: str | Path | None) -> Path:
+        if checkpoint is not None:
+            raise InputError(
+                f"{checkpoint}: make its int8 model first (fetalseg export --int8 "
+                "--checkpoint ...) and pass the .onnx file"
+            )
+        if not shipped_int8().is_file():
+            raise InputError(f"{shipped_int8()}: the package ships no int8 model")
+        return shipped_int8()
 
     def preprocess(self, image: np.ndarray) -> tuple[np.ndarray, Geometry]:
         """``(H, W) uint8`` -> ``(1, C, h, w) float32`` at the network size, and the geometry."""
@@ -127,14 +134,7 @@ class Predictor:
         """``(N, C, h, w) float32 -> (N, h', w')`` logits: ``h' = h``, or ``h / 8`` for BiSeNet,
         whose logits are taken before its x8 upsampling on every backend (the mask is upsampled
         once, straight to the original grid, instead)."""
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        if self._session is not None:
-            return self._session.run(["logits"], {"image": x})[0][:, 0]
-        model = self.loaded.model
-        assert model is not None
-        xt = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode():
-            return model(xt, **self._forward_kwargs)[:, 0].numpy()
+        return self.runtime.run(x)[:, 0]
 
     def predict(
         self, image: np.ndarray, pixel_size_mm: float | tuple[float, float] | None = None

@@ -27,9 +27,27 @@ from fetalseg.errors import InputError
 from fetalseg.inference.batch import SOURCE_OPTION
 from fetalseg.inference.overlay import draw_overlay, measurement_lines
 from fetalseg.inference.predictor import Prediction, Predictor
+from fetalseg.result import (
+    ClipResult,
+    FrameResult,
+    PixelSize,
+    as_pixel_size,
+    frame_result,
+    resolve_calibration,
+)
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".gif", ".webm")
-FRAME_FIELDS = ("frame", "time_s", "status", "hc_mm", "bpd_mm", "ofd_mm", "ga_weeks")
+FRAME_FIELDS = (
+    "frame",
+    "time_s",
+    "status",
+    "hc_mm",
+    "bpd_mm",
+    "ofd_mm",
+    "ga_weeks",
+    "hc_px",
+    "message",
+)
 
 
 #: Frame rate of a DICOM clip without a ``FrameTime``, and of a folder of frames.
@@ -147,66 +165,21 @@ def _read_gif(path: Path) -> tuple[Iterator[np.ndarray], float, int]:
     return frames(), 1000.0 / max(duration_ms, 1.0), count
 
 
-@dataclass
-class ClipSummary:
-    """A stable clip-level answer: the median over frames where a head was found.
-
-    ``pixel_size_mm``: mm per px used (one number, or ``[x, y]`` for non-square pixels), and
-    ``pixel_size_source``: ``"--pixel-size"``, ``"dicom <source>"`` or ``None`` (px only).
-    """
-
-    frames: int
-    frames_with_head: int
-    hc_mm_median: float | None = None
-    hc_mm_iqr: tuple[float, float] | None = None
-    hc_mm_sd: float | None = None
-    bpd_mm_median: float | None = None
-    ofd_mm_median: float | None = None
-    ga_weeks_from_median_hc: float | None = None
-    dropped_frames: int = 0
-    fps_processed: float | None = None
-    pixel_size_mm: float | tuple[float, float] | None = None
-    pixel_size_source: str | None = None
+def _frame_row(result: FrameResult) -> dict[str, object]:
+    """``frames.csv``'s row of a frame (empty cells for unknown values)."""
+    d = result.to_dict()
+    return {k: "" if d.get(k) is None else d[k] for k in FRAME_FIELDS}
 
 
-def summarize_clip(
-    rows: list[dict[str, object]], dropped: int = 0, seconds: float | None = None
-) -> ClipSummary:
-    from fetalseg.biometry import gestational_age_weeks
-
-    found = [r for r in rows if r["hc_mm"] not in ("", None)]
-    s = ClipSummary(len(rows), len(found), dropped_frames=dropped)
-    if seconds:
-        s.fps_processed = len(rows) / seconds
-    if found:
-        hc = np.array([float(r["hc_mm"]) for r in found])  # type: ignore[arg-type]
-        s.hc_mm_median = float(np.median(hc))
-        s.hc_mm_iqr = (float(np.percentile(hc, 25)), float(np.percentile(hc, 75)))
-        s.hc_mm_sd = float(hc.std(ddof=1)) if len(hc) > 1 else 0.0
-        s.bpd_mm_median = float(np.median([float(r["bpd_mm"]) for r in found]))  # type: ignore[arg-type]
-        s.ofd_mm_median = float(np.median([float(r["ofd_mm"]) for r in found]))  # type: ignore[arg-type]
-        s.ga_weeks_from_median_hc = gestational_age_weeks(s.hc_mm_median)
-    return s
+def _result(
+    pred: Prediction, size: PixelSize | None, source: str | None, index: int, t: float
+) -> FrameResult:
+    return frame_result(pred.mask, pred.measurement, size, source, index=index, time_s=round(t, 4))
 
 
-def _frame_row(i: int, t: float, pred: Prediction) -> dict[str, object]:
-    m = pred.measurement
-    row: dict[str, object] = dict.fromkeys(FRAME_FIELDS, "")
-    row.update(frame=i, time_s=round(t, 4))
-    if m is None:
-        row["status"] = "no_pixel_size"
-        return row
-    row["status"] = m.status.value
-    if m.found:
-        row.update(hc_mm=m.hc_mm, bpd_mm=m.bpd_mm, ofd_mm=m.ofd_mm)
-        row["ga_weeks"] = "" if m.ga_weeks is None else m.ga_weeks
-    return row
-
-
-def _annotate(frame: np.ndarray, pred: Prediction) -> np.ndarray:
-    m = pred.measurement
-    ellipse = m.ellipse_px if m is not None else None
-    return draw_overlay(frame, pred.mask, ellipse, measurement_lines(m))  # type: ignore[arg-type]
+def _annotate(frame: np.ndarray, result: FrameResult) -> np.ndarray:
+    lines = measurement_lines(result.measurement, result.px()["hc_px"])
+    return draw_overlay(frame, result.mask, result.ellipse_px, lines)
 
 
 class _VideoWriter:
@@ -241,14 +214,12 @@ class _VideoWriter:
 
 def clip_pixel_size(
     given_mm: float | None, dicom: DicomImage | None
-) -> tuple[float | tuple[float, float] | None, str | None]:
-    """``(pixel size, source)`` for a clip: the user's ``--pixel-size``, else a DICOM clip's own
-    calibration (``(x, y)`` when its pixels are not square), else ``(None, None)`` (px only)."""
-    if given_mm is not None:
-        return given_mm, SOURCE_OPTION
-    if dicom is not None:
-        return dicom.calibration
-    return None, None
+) -> tuple[PixelSize | None, str | None, str | None]:
+    """``(pixel size (x, y) mm, source, note)`` for a clip by the package's one rule
+    (:func:`fetalseg.result.resolve_calibration`): a DICOM clip's own calibration, else the
+    user's ``--pixel-size``, else ``None`` (px only)."""
+    file_size, file_source = dicom.calibration if dicom is not None else (None, None)
+    return resolve_calibration(file_size, file_source, given_mm, SOURCE_OPTION)
 
 
 def process_clip(
@@ -258,20 +229,20 @@ def process_clip(
     pixel_size_mm: float | None,
     overwrite: bool = False,
     progress: bool = True,
-) -> ClipSummary:
+) -> ClipResult:
     """Measure every frame of a clip: ``annotated.mp4``, ``frames.csv``, ``summary.json``.
 
-    ``pixel_size_mm``: mm per px given by the user; without it, a DICOM clip's own calibration
-    is used (``(x, y)`` when its pixels are not square), else frames are measured in px only.
+    ``pixel_size_mm``: mm per px given by the user, for a clip without its own calibration
+    (:func:`clip_pixel_size`); else frames are measured in px only.
     """
     out = Path(out)
     if (out / "frames.csv").exists() and not overwrite:
         raise InputError(f"{out}: already holds results (frames.csv); pass --overwrite")
     out.mkdir(parents=True, exist_ok=True)
     frames, fps, count, dicom = open_clip(path)
-    size, source = clip_pixel_size(pixel_size_mm, dicom)
+    size, source, note = clip_pixel_size(pixel_size_mm, dicom)
     writer = _VideoWriter(out / "annotated.mp4", fps)
-    rows = []
+    results: list[FrameResult] = []
     t0 = time.perf_counter()
     try:
         with (out / "frames.csv").open("w", newline="") as f:
@@ -279,19 +250,25 @@ def process_clip(
             w.writeheader()
             bar = tqdm(frames, total=count or None, desc="clip", unit="frame", disable=not progress)
             for i, frame in enumerate(bar):
-                pred = predictor.predict(frame, size)
-                row = _frame_row(i, i / fps, pred)
-                rows.append(row)
-                w.writerow(row)
-                writer.write(_annotate(frame, pred))
+                result = _result(predictor.predict(frame, size), size, source, i, i / fps)
+                results.append(result)
+                w.writerow(_frame_row(result))
+                writer.write(_annotate(frame, result))
     finally:
         writer.close()
-    if not rows:
+    if not results:
         raise InputError(f"{path}: the clip has no frames")
-    summary = summarize_clip(rows, seconds=time.perf_counter() - t0)
-    summary.pixel_size_mm, summary.pixel_size_source = size, source
-    (out / "summary.json").write_text(json.dumps(summary.__dict__, indent=2))
-    return summary
+    seconds = time.perf_counter() - t0
+    clip = ClipResult(results, size, source, note=note, fps_processed=len(results) / seconds)
+    write_summary(clip, out)
+    return clip
+
+
+def write_summary(clip: ClipResult, out: Path) -> Path:
+    """``summary.json`` of a clip (:meth:`fetalseg.result.ClipResult.to_dict`)."""
+    path = out / "summary.json"
+    path.write_text(json.dumps(clip.to_dict(), indent=2))
+    return path
 
 
 @dataclass
@@ -299,7 +276,7 @@ class LiveStats:
     received: int = 0
     processed: int = 0
     dropped: int = 0
-    rows: list[dict[str, object]] = field(default_factory=list)
+    results: list[FrameResult] = field(default_factory=list)
 
 
 def open_source(source: str | int | Iterable[np.ndarray]) -> Iterator[np.ndarray]:
@@ -322,6 +299,7 @@ def run_live(
     source: str | int | Iterable[np.ndarray],
     pixel_size_mm: float | tuple[float, float] | None,
     on_result: Callable[[int, np.ndarray, Prediction], None] | None = None,
+    pixel_size_source: str | None = SOURCE_OPTION,
     max_frames: int | None = None,
 ) -> LiveStats:
     """Process a live source without falling behind: newest frame only, drops counted.
@@ -367,7 +345,9 @@ def run_live(
             index, frame = slot.pop()
         pred = predictor.predict(frame, pixel_size_mm)
         stats.processed += 1
-        stats.rows.append(_frame_row(index, time.perf_counter() - t0, pred))
+        size = as_pixel_size(pixel_size_mm)
+        t = time.perf_counter() - t0
+        stats.results.append(_result(pred, size, pixel_size_source, index, t))
         if on_result is not None:
             on_result(index, frame, pred)
     thread.join(timeout=5)

@@ -10,45 +10,32 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from fetalseg.artifacts import ModelInfo, onnx_model_info, shipped_int8, shipped_weights
 from fetalseg.errors import InputError
 from fetalseg.models import build_model
 
-SHIPPED_NAME = "bisenet_hc18.safetensors"
-SHIPPED_INT8_NAME = "bisenet_hc18_int8.onnx"
-
-
-def shipped_weights() -> Path:
-    """Path of the model shipped inside the package (fp16 safetensors)."""
-    return Path(str(resources.files("fetalseg") / "weights" / SHIPPED_NAME))
-
-
-def shipped_int8() -> Path:
-    """Path of the shipped model's static int8 ONNX export (the default inference backend)."""
-    return Path(str(resources.files("fetalseg") / "weights" / SHIPPED_INT8_NAME))
+__all__ = [
+    "LoadedModel",
+    "export_safetensors",
+    "inference_state",
+    "load_model",
+    "shipped_int8",
+    "shipped_weights",
+]
 
 
 @dataclass
-class LoadedModel:
-    model: nn.Module | None  # eval mode, fp32, CPU; None for an ONNX file
-    config: dict[str, Any]  # the resolved training config
-    info: dict[str, Any]  # provenance: epochs, validation DSC, commit, data, source file
-    source: Path
+class LoadedModel(ModelInfo):
+    """:class:`~fetalseg.artifacts.ModelInfo` plus the PyTorch module (eval mode, fp32, CPU);
+    ``model`` is ``None`` for an ONNX file, of which only the config is read."""
 
-    @property
-    def size(self) -> tuple[int, int]:
-        """Network input ``(W, H)``."""
-        return (int(self.config["data"]["width"]), int(self.config["data"]["height"]))
-
-    @property
-    def in_channels(self) -> int:
-        return int(self.config["model"]["in_channels"])
+    model: nn.Module | None = None
 
 
 def _training_only(key: str) -> bool:
@@ -83,13 +70,8 @@ def load_model(path: str | Path | None = None) -> LoadedModel:
         hint = " (the package ships no trained model yet)" if path is None else ""
         raise InputError(f"{source}: no such model file{hint}")
     if source.suffix == ".onnx":
-        from fetalseg.inference.onnx_export import onnx_metadata
-
-        try:
-            config, info = onnx_metadata(source)
-        except Exception as e:
-            raise InputError(f"{source}: not a fetalseg ONNX model ({e})") from None
-        return LoadedModel(None, config, info, source)
+        m = onnx_model_info(source)
+        return LoadedModel(m.config, m.info, m.source)
     if source.suffix == ".safetensors":
         from safetensors import safe_open
 
@@ -109,7 +91,7 @@ def load_model(path: str | Path | None = None) -> LoadedModel:
         ckpt = load_checkpoint(source)
         config, state = ckpt["config"], ckpt["model"]
         info = {"epoch": ckpt.get("epoch", -1) + 1, "val_dsc": ckpt.get("val_dsc")}
-    return LoadedModel(_build(config, state, source), config, info, source)
+    return LoadedModel(config, info, source, _build(config, state, source))
 
 
 def export_safetensors(

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import math
 import threading
 import time
 from collections.abc import Iterator
@@ -34,14 +33,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from fetalseg.biometry import Ellipse, Measurement, gestational_age_weeks, measure_head
+from fetalseg.biometry import Ellipse
 from fetalseg.inference.overlay import draw_overlay, measurement_lines
 from fetalseg.inference.predictor import Prediction, Predictor
+from fetalseg.result import ClipResult, FrameResult, resolve_calibration
+from fetalseg.result import frame_result as build_frame_result
 from fetalseg.web.uploads import Upload
 
 __all__ = ["Measurer", "frame_result", "summarize_clip"]
-
-MM_FIELDS = ("hc_mm", "bpd_mm", "ofd_mm", "ga_weeks")
 
 
 class Measurer:
@@ -76,17 +75,18 @@ class Measurer:
         """Measure every frame of ``upload``; the API's JSON result (see the app's schema)."""
         t_start = time.perf_counter()
         size, source, note = resolve_pixel_size(upload, user_pixel_size_mm)
-        frames: list[dict[str, Any]] = []
+        results: list[FrameResult] = []
         preds: list[Prediction] = []
         totals = {"queue": 0.0, "pre": 0.0, "model": 0.0, "post": 0.0}
         for i, image in enumerate(upload.frames):
             pred, stages = self.predict(image, size)
             for k in totals:
                 totals[k] += stages.get(k, 0.0)
-            frames.append(frame_result(i, pred, size))
+            results.append(result_of(pred, size, index=i, name=upload.name))
             preds.append(pred)
+        frames = [r.to_dict() for r in results]
         t_inf = time.perf_counter()
-        summary = summarize_clip(frames, size is not None) if upload.is_clip else None
+        summary = summarize_clip(results, size) if upload.is_clip else None
         key = summary["key_frame"] if summary and summary["key_frame"] is not None else 0
         extra = [f"frame {key + 1}/{len(frames)}"] if upload.is_clip else []
         png = overlay_png(upload.frames[key], preds[key], frames[key], extra)
@@ -126,118 +126,28 @@ class Measurer:
 def resolve_pixel_size(
     upload: Upload, user_mm: float | None
 ) -> tuple[tuple[float, float] | None, str | None, str | None]:
-    """``(size (x, y) mm, source, note)``: the file's own calibration (DICOM) first, then the
-    size the user entered, else ``None`` (px only). The calibration a scanner wrote for the
-    frame is more trustworthy than a number typed for another image, so it wins; the note says
-    when an entered value was not used."""
-    if upload.pixel_size_mm is not None:
-        note = None
-        if user_mm is not None and not all(
-            math.isclose(user_mm, s, rel_tol=1e-3) for s in upload.pixel_size_mm
-        ):
-            note = (
-                f"entered pixel size {user_mm:g} mm not used: the DICOM file's own "
-                f"calibration ({upload.pixel_size_source}) is"
-            )
-        return upload.pixel_size_mm, upload.pixel_size_source, note
-    if user_mm is not None:
-        return (user_mm, user_mm), "user", None
-    return None, None, None
+    """``(size (x, y) mm, source, note)`` by the package's one calibration rule
+    (:func:`fetalseg.result.resolve_calibration`): the file's own (DICOM) calibration first,
+    then the size the user entered (source ``"user"``), else ``None`` (px only)."""
+    return resolve_calibration(upload.pixel_size_mm, upload.pixel_size_source, user_mm, "user")
 
 
 def frame_result(index: int, pred: Prediction, size: tuple[float, float] | None) -> dict[str, Any]:
-    """One frame's numbers: mm fields ``None`` without a pixel size, px fields from the fit."""
-    m: Measurement | None = pred.measurement
-    fit = m if m is not None else measure_head(pred.mask, 1.0)
-    row: dict[str, Any] = {
-        "frame": index,
-        "status": fit.status.value,
-        "message": fit.message,
-        **dict.fromkeys(MM_FIELDS),
-        "hc_px": None,
-        "bpd_px": None,
-        "ofd_px": None,
-        "center_x_px": None,
-        "center_y_px": None,
-        "semi_axis_a_px": None,
-        "semi_axis_b_px": None,
-        "angle_px_rad": None,
-    }
-    e = fit.ellipse_px
-    if e is not None:
-        row.update(
-            hc_px=e.perimeter,
-            bpd_px=2 * e.b,
-            ofd_px=2 * e.a,
-            center_x_px=e.center_x,
-            center_y_px=e.center_y,
-            semi_axis_a_px=e.a,
-            semi_axis_b_px=e.b,
-            angle_px_rad=e.angle_rad,
-        )
-    if m is not None:
-        row.update(hc_mm=m.hc_mm, bpd_mm=m.bpd_mm, ofd_mm=m.ofd_mm, ga_weeks=m.ga_weeks)
-    elif e is not None:
-        # The 1 px = 1 mm fit's GA range check means nothing: a head was found and measured.
-        row.update(status="ok", message="Pixel size unknown: measured in px only.")
-    return row
+    """One frame's numbers (:meth:`fetalseg.result.FrameResult.to_dict`): mm fields ``None``
+    without a pixel size, px fields from the fit."""
+    return result_of(pred, size, index=index).to_dict()
 
 
-def _median(values: list[float]) -> float | None:
-    return float(np.median(values)) if values else None
+def result_of(pred: Prediction, size: tuple[float, float] | None, **fields: Any) -> FrameResult:
+    """The :class:`~fetalseg.result.FrameResult` of a prediction measured with ``size``."""
+    return build_frame_result(pred.mask, pred.measurement, size, **fields)
 
 
-def summarize_clip(frames: list[dict[str, Any]], has_mm: bool) -> dict[str, Any]:
-    """Median HC/BPD/OFD over the frames with a head, GA from the median HC, and the spread of
-    HC (min, max, interquartile range, standard deviation) in mm, or px without a pixel size.
-    ``key_frame``: the frame whose HC is closest to the median (the one shown)."""
-    heads = [f for f in frames if f["hc_px"] is not None]
-    unit = "mm" if has_mm else "px"
-    hc = [float(f[f"hc_{unit}"]) for f in heads]
-    out: dict[str, Any] = {
-        "n_frames": len(frames),
-        "frames_with_head": len(heads),
-        "key_frame": None,
-        "status": "no_head",
-        "message": f"No head found in any of the {len(frames)} frames.",
-        **dict.fromkeys(MM_FIELDS),
-        "hc_px": _median([f["hc_px"] for f in heads]),
-        "bpd_px": _median([f["bpd_px"] for f in heads]),
-        "ofd_px": _median([f["ofd_px"] for f in heads]),
-        "spread_unit": unit,
-        "hc_min": None,
-        "hc_max": None,
-        "hc_iqr": None,
-        "hc_sd": None,
-    }
-    if not heads:
-        return out
-    med = float(np.median(hc))
-    key = heads[int(np.argmin([abs(v - med) for v in hc]))]["frame"]
-    q1, q3 = np.percentile(hc, [25, 75])
-    out.update(
-        key_frame=key,
-        hc_min=min(hc),
-        hc_max=max(hc),
-        hc_iqr=float(q3 - q1),
-        hc_sd=float(np.std(hc, ddof=1)) if len(hc) > 1 else 0.0,
-        status="ok",
-        message=f"Median of the {len(heads)} of {len(frames)} frames with a head.",
-    )
-    if has_mm:
-        ga = gestational_age_weeks(med)
-        out.update(
-            hc_mm=med,
-            bpd_mm=_median([f["bpd_mm"] for f in heads]),
-            ofd_mm=_median([f["ofd_mm"] for f in heads]),
-            ga_weeks=ga,
-        )
-        if ga is None:
-            out["status"] = "out_of_range"
-            out["message"] += " Median HC outside the range of Hadlock's formula: no GA."
-    else:
-        out["message"] += " Pixel size unknown: px only."
-    return out
+def summarize_clip(frames: list[FrameResult], size: tuple[float, float] | None) -> dict[str, Any]:
+    """:meth:`fetalseg.result.ClipResult.to_dict` of the frames: medians of the frames with a
+    head, GA from the median HC, the spread of HC (mm, or px without a pixel size) and the key
+    frame (HC closest to the median: the one shown)."""
+    return ClipResult(frames, size).to_dict()
 
 
 def overlay_png(

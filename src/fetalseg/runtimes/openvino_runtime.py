@@ -1,4 +1,4 @@
-"""OpenVINO runtime for exported ONNX models, behind ONNX Runtime's ``session.run`` interface.
+"""OpenVINO runtime for exported ONNX models.
 
 The same int8 QDQ file that ONNX Runtime runs is compiled by OpenVINO's CPU plugin, whose
 oneDNN int8 convolutions are faster on this network: 12-14 ms against 15-16 ms for ONNX Runtime
@@ -20,14 +20,19 @@ from typing import Any
 
 import numpy as np
 
+from fetalseg.runtimes.base import register_runtime
 
-class OpenVinoSession:
-    """``run(output_names, {input_name: array})`` -> list of arrays, like ONNX Runtime's.
+
+@register_runtime("openvino")
+class OpenVinoRuntime:
+    """``run(x)``: ``(N, C, H, W) float32 -> (N, 1, h, w)`` logits on OpenVINO's CPU plugin.
 
     Args:
         path: an ``.onnx`` file with one input and one output.
         threads: inference threads (``None``: OpenVINO's default, one per physical core).
     """
+
+    name: str
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
         import openvino as ov
@@ -55,11 +60,9 @@ class OpenVinoSession:
             request = self._requests[shape] = compiled.create_infer_request()
         return request
 
-    def run(self, output_names: list[str] | None, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
-        if len(feeds) != 1:
-            raise ValueError(f"{self.path}: expected one input, got {sorted(feeds)}")
-        x = np.ascontiguousarray(next(iter(feeds.values())), dtype=np.float32)
+    def run(self, x: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(x, dtype=np.float32)
         with self._lock:
             request = self._request(x.shape)
             # copy: the request reuses its output buffer on the next call
-            return [request.infer({0: x})[0].copy()]
+            return request.infer({0: x})[0].copy()

@@ -1,0 +1,303 @@
+"""The one result type per frame (:class:`FrameResult`) and per clip (:class:`ClipResult`).
+
+Every output (the CSV and JSON of ``predict``, a clip's ``frames.csv`` and ``summary.json``, the
+web API, the overlays) is a thin adapter of these: nothing else decides a frame's status, its
+px fields, or which pixel size it was measured with.
+
+Calibration precedence (one rule for the CLI, the Python API and the web page,
+:func:`resolve_calibration`): **a DICOM file's own calibration wins**; a size the user gave
+(``--pixel-size``, a ``--pixel-csv`` row, the API's ``pixel_size_mm``, the page's field) is used for
+files without one. The scanner wrote its calibration for that very frame, while a user's value
+is often typed once for a whole folder or carried over from another image; when the two disagree
+by more than 0.1 % the result's ``note`` says so.
+
+Units: ``*_mm`` fields are millimetres and exist only when the frame has a pixel size (never
+invented); ``*_px`` fields are pixels of the original image, from the same ellipse fit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fetalseg.biometry import Ellipse, Measurement, Status, gestational_age_weeks, measure_head
+
+PixelSize = tuple[float, float]
+
+#: ``status`` of a frame with a head but no pixel size (px only)
+PX_ONLY_MESSAGE = "Pixel size unknown: measured in px only."
+
+
+def as_pixel_size(size: float | tuple[float, float] | None) -> PixelSize | None:
+    """``(x, y)`` mm per px from one number or a pair; ``None`` stays ``None``."""
+    if size is None:
+        return None
+    if isinstance(size, tuple | list):
+        return (float(size[0]), float(size[1]))
+    return (float(size), float(size))
+
+
+def resolve_calibration(
+    file_size: float | tuple[float, float] | None,
+    file_source: str | None,
+    user_size: float | tuple[float, float] | None,
+    user_source: str | None,
+) -> tuple[PixelSize | None, str | None, str | None]:
+    """``(pixel size (x, y) mm, its source, note)`` by the package's one precedence rule: the
+    file's own calibration, else the user's, else ``None`` (px only). ``note`` says when the
+    user's value was not used because it disagrees with the file's."""
+    file_xy, user_xy = as_pixel_size(file_size), as_pixel_size(user_size)
+    if file_xy is not None:
+        note = None
+        if user_xy is not None and not all(
+            math.isclose(u, f, rel_tol=1e-3) for u, f in zip(user_xy, file_xy)
+        ):
+            note = (
+                f"given pixel size {_fmt_size(user_xy)} mm not used: the file's own "
+                f"calibration ({file_source}, {_fmt_size(file_xy)} mm) is"
+            )
+        return file_xy, file_source, note
+    if user_xy is not None:
+        return user_xy, user_source, None
+    return None, None, None
+
+
+def _fmt_size(size: PixelSize) -> str:
+    x, y = size
+    return f"{x:.6g}" if math.isclose(x, y, rel_tol=1e-9) else f"{x:.6g} x {y:.6g}"
+
+
+@dataclass
+class FrameResult:
+    """Everything measured on one frame.
+
+    Attributes:
+        mask: ``(H, W) uint8 {0, 1}`` head mask on the frame's own pixel grid.
+        fit: the measurement of the mask; in mm when ``pixel_size_mm`` is set, else a 1 px =
+            1 unit fit whose px fields are the same (its mm fields are not used).
+        pixel_size_mm: ``(x, y)`` mm per px, or ``None`` (px only).
+        pixel_size_source: e.g. ``"dicom ultrasound regions"``, ``"--pixel-size"``, ``"user"``.
+        name / index / time_s: the file, the frame's index in a clip, and its time (s).
+        note: a remark on the input (e.g. a calibration that was not used).
+        timings_ms: stage times (``pre``, ``model``, ``post``) in ms.
+    """
+
+    mask: np.ndarray
+    fit: Measurement
+    pixel_size_mm: PixelSize | None = None
+    pixel_size_source: str | None = None
+    name: str = ""
+    index: int = 0
+    time_s: float | None = None
+    note: str | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    # --- what was found -----------------------------------------------------------------
+    @property
+    def has_mm(self) -> bool:
+        return self.pixel_size_mm is not None
+
+    @property
+    def found(self) -> bool:
+        return self.fit.found
+
+    @property
+    def measurement(self) -> Measurement | None:
+        """The mm measurement, ``None`` without a pixel size."""
+        return self.fit if self.has_mm else None
+
+    @property
+    def ellipse_px(self) -> Ellipse | None:
+        return self.fit.ellipse_px
+
+    @property
+    def status(self) -> str:
+        """``ok``, ``no_head``, ``out_of_range`` (no GA for this HC) ...; without a pixel size a
+        found head is ``ok`` (there is no GA to be out of range)."""
+        if not self.has_mm and self.found:
+            return Status.OK.value
+        return self.fit.status.value
+
+    @property
+    def message(self) -> str:
+        if not self.has_mm and self.found:
+            return PX_ONLY_MESSAGE
+        return self.fit.message
+
+    def _mm(self, value: float | None) -> float | None:
+        return value if self.has_mm and self.found else None
+
+    @property
+    def hc_mm(self) -> float | None:
+        return self._mm(self.fit.hc_mm)
+
+    @property
+    def bpd_mm(self) -> float | None:
+        """BPD: the minor axis of the fitted outer skull ellipse (outer-to-outer), mm."""
+        return self._mm(self.fit.bpd_mm)
+
+    @property
+    def ofd_mm(self) -> float | None:
+        return self._mm(self.fit.ofd_mm)
+
+    @property
+    def ga_weeks(self) -> float | None:
+        return self.fit.ga_weeks if self.has_mm and self.found else None
+
+    def px(self) -> dict[str, float | None]:
+        """The fitted ellipse in px of the original image (all ``None`` without a head).
+
+        ``angle_px_rad``: the major axis' angle in the *pixel* frame (which differs from
+        :attr:`Measurement.angle_rad`, the mm frame's, when pixels are not square).
+        """
+        e = self.ellipse_px
+        keys = ("hc_px", "bpd_px", "ofd_px", "center_x_px", "center_y_px")
+        keys += ("semi_axis_a_px", "semi_axis_b_px", "angle_px_rad")
+        if e is None:
+            return dict.fromkeys(keys)
+        values = (e.perimeter, 2 * e.b, 2 * e.a, e.center_x, e.center_y, e.a, e.b, e.angle_rad)
+        return dict(zip(keys, values))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (no mask): status, message, mm fields (``None`` when unknown), px
+        fields, calibration, note."""
+        return {
+            "file": self.name,
+            "frame": self.index,
+            "time_s": self.time_s,
+            "status": self.status,
+            "message": self.message,
+            "hc_mm": self.hc_mm,
+            "bpd_mm": self.bpd_mm,
+            "ofd_mm": self.ofd_mm,
+            "ga_weeks": self.ga_weeks,
+            **self.px(),
+            "pixel_size_mm": None if self.pixel_size_mm is None else list(self.pixel_size_mm),
+            "pixel_size_source": self.pixel_size_source,
+            "note": self.note,
+        }
+
+
+def frame_result(
+    mask: np.ndarray,
+    measurement: Measurement | None,
+    pixel_size_mm: PixelSize | None,
+    pixel_size_source: str | None = None,
+    **fields: Any,
+) -> FrameResult:
+    """The :class:`FrameResult` of a predicted ``mask`` and its mm ``measurement`` (``None``
+    without a pixel size: the px fields then come from a 1 px = 1 unit fit of the same mask)."""
+    fit = measurement if measurement is not None else measure_head(mask, 1.0)
+    source = pixel_size_source if pixel_size_mm is not None else None
+    return FrameResult(mask, fit, pixel_size_mm, source, **fields)
+
+
+def _median(values: list[float]) -> float | None:
+    return float(np.median(values)) if values else None
+
+
+@dataclass
+class ClipResult:
+    """A clip's answer: the median over the frames where a head was found.
+
+    ``frames``: every frame's :class:`FrameResult`; ``key_frame``: the index of the frame whose
+    HC is closest to the median (the one to show), ``None`` without a head. Spread (``hc_min``,
+    ``hc_max``, ``hc_iqr``, ``hc_sd``) is in ``spread_unit``: mm, or px without a pixel size.
+    """
+
+    frames: list[FrameResult]
+    pixel_size_mm: PixelSize | None = None
+    pixel_size_source: str | None = None
+    note: str | None = None
+    dropped_frames: int = 0
+    fps_processed: float | None = None
+
+    @property
+    def with_head(self) -> list[FrameResult]:
+        return [f for f in self.frames if f.found]
+
+    @property
+    def spread_unit(self) -> str:
+        return "mm" if self.pixel_size_mm is not None else "px"
+
+    def _hc(self) -> list[float]:
+        key = "hc_mm" if self.pixel_size_mm is not None else "hc_px"
+        return [float(f.to_dict()[key]) for f in self.with_head]
+
+    @property
+    def hc_median(self) -> float | None:
+        return _median(self._hc())
+
+    @property
+    def key_frame(self) -> int | None:
+        hc = self._hc()
+        if not hc:
+            return None
+        med = float(np.median(hc))
+        return self.with_head[int(np.argmin([abs(v - med) for v in hc]))].index
+
+    def spread(self) -> dict[str, float | None]:
+        hc = self._hc()
+        if not hc:
+            return dict.fromkeys(("hc_min", "hc_max", "hc_iqr", "hc_sd", "hc_q1", "hc_q3"))
+        q1, q3 = np.percentile(hc, [25, 75])
+        return {
+            "hc_min": min(hc),
+            "hc_max": max(hc),
+            "hc_iqr": float(q3 - q1),
+            "hc_sd": float(np.std(hc, ddof=1)) if len(hc) > 1 else 0.0,
+            "hc_q1": float(q1),
+            "hc_q3": float(q3),
+        }
+
+    def medians(self) -> dict[str, float | None]:
+        """Median HC/BPD/OFD in mm (``None`` without a pixel size) and px, and the GA of the
+        median HC."""
+        heads = [f.to_dict() for f in self.with_head]
+        out = {k: _median([h[k] for h in heads]) for k in ("hc_px", "bpd_px", "ofd_px")}
+        mm = self.pixel_size_mm is not None and bool(heads)
+        for k in ("hc_mm", "bpd_mm", "ofd_mm"):
+            out[k] = _median([h[k] for h in heads]) if mm else None
+        out["ga_weeks"] = gestational_age_weeks(out["hc_mm"]) if out["hc_mm"] else None
+        return out
+
+    @property
+    def status(self) -> str:
+        if not self.with_head:
+            return Status.NO_HEAD.value
+        medians = self.medians()
+        if medians["hc_mm"] is not None and medians["ga_weeks"] is None:
+            return Status.OUT_OF_RANGE.value
+        return Status.OK.value
+
+    @property
+    def message(self) -> str:
+        n, k = len(self.frames), len(self.with_head)
+        if not k:
+            return f"No head found in any of the {n} frames."
+        text = f"Median of the {k} of {n} frames with a head."
+        if self.pixel_size_mm is None:
+            return text + " Pixel size unknown: px only."
+        if self.status == Status.OUT_OF_RANGE.value:
+            text += " Median HC outside the range of Hadlock's formula: no GA."
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "n_frames": len(self.frames),
+            "frames_with_head": len(self.with_head),
+            "key_frame": self.key_frame,
+            "status": self.status,
+            "message": self.message,
+            **self.medians(),
+            "spread_unit": self.spread_unit,
+            **self.spread(),
+            "pixel_size_mm": None if self.pixel_size_mm is None else list(self.pixel_size_mm),
+            "pixel_size_source": self.pixel_size_source,
+            "note": self.note,
+            "dropped_frames": self.dropped_frames,
+            "fps_processed": self.fps_processed,
+        }
