@@ -6,7 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-import torch
+
+try:  # the core install (no PyTorch) runs the tests that do not need it
+    import torch
+except ImportError:
+    torch = None
 
 HC18 = Path(os.environ.get("FETALSEG_DATA", Path(__file__).resolve().parents[1] / "../shared/hc18"))
 
@@ -21,13 +25,16 @@ def hc18_root() -> Path:
 @pytest.fixture(autouse=True)
 def _few_threads():
     # Tests share 2 cores; more threads only add contention.
-    torch.set_num_threads(1)
+    if torch is not None:
+        torch.set_num_threads(1)
     yield
 
 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory) -> Path:
     """A BiSeNet trained for a few steps on 64x64 synthetic frames (a ``last.pt`` checkpoint)."""
+    if torch is None:
+        pytest.skip("needs the train extra (PyTorch)")
     from fetalseg.config import load_config
     from fetalseg.training.trainer import train
 

@@ -23,7 +23,7 @@ import numpy as np
 from fetalseg.artifacts import ModelInfo, onnx_model_info, shipped_int8
 from fetalseg.biometry import Measurement, measure_head
 from fetalseg.data.preprocess import Geometry, mask_on_original, normalize, resize_image
-from fetalseg.errors import InputError, require_extra
+from fetalseg.errors import InputError, has_extra, require_extra
 from fetalseg.runtimes import Runtime, open_runtime
 
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "openvino-int8")
@@ -57,7 +57,10 @@ def resolve_backend(backend: str, checkpoint: str | Path | None) -> str:
         return backend
     if checkpoint is not None and Path(checkpoint).suffix == ".onnx":
         return "onnx"
-    return "openvino-int8" if checkpoint is None and shipped_int8().is_file() else "torch"
+    if checkpoint is None and shipped_int8().is_file():
+        # OpenVINO is the faster int8 runtime here (see README); the core install may lack it
+        return "openvino-int8" if has_extra("openvino") else "onnx-int8"
+    return "torch"
 
 
 class Predictor:
@@ -95,6 +98,8 @@ class Predictor:
         self, checkpoint: str | Path | None, onnx_given: bool, threads: int | None
     ) -> tuple[ModelInfo, Runtime]:
         runtime = RUNTIME_OF[self.backend]
+        if runtime == "openvino":
+            require_extra("openvino", f"backend {self.backend!r}")
         if onnx_given or self.backend in INT8_BACKENDS:
             path = Path(checkpoint) if onnx_given else self._shipped_int8(checkpoint)  # type: ignore[arg-type]
             return onnx_model_info(path), open_runtime(runtime, path, threads)

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from fetalseg.data.dicom import DicomImage, decode_dicom, dicom_frame_count, is_dicom
 from fetalseg.data.io import check_size, list_images, read_file_bytes, read_image, to_gray_uint8
-from fetalseg.errors import InputError
+from fetalseg.errors import InputError, require_extra
 from fetalseg.inference.batch import SOURCE_OPTION
 from fetalseg.inference.overlay import draw_overlay, measurement_lines
 from fetalseg.inference.predictor import Prediction, Predictor
@@ -109,6 +109,7 @@ def open_clip(path: str | Path) -> tuple[Iterator[np.ndarray], float, int, Dicom
         return iter(d.frames), fps, d.n_frames, d
     if path.suffix.lower() == ".gif":
         return (*_read_gif(path), None)
+    require_extra("video", "reading or writing video files")
     import av
 
     try:
@@ -186,6 +187,7 @@ class _VideoWriter:
     """H.264 (or MPEG-4 where x264 is missing) MP4 writer; sizes are made even for yuv420p."""
 
     def __init__(self, path: Path, fps: float) -> None:
+        require_extra("video", "reading or writing video files")
         import av
 
         self.av = av
@@ -213,13 +215,15 @@ class _VideoWriter:
 
 
 def clip_pixel_size(
-    given_mm: float | None, dicom: DicomImage | None
+    given_mm: float | tuple[float, float] | None,
+    dicom: DicomImage | None,
+    given_source: str = SOURCE_OPTION,
 ) -> tuple[PixelSize | None, str | None, str | None]:
     """``(pixel size (x, y) mm, source, note)`` for a clip by the package's one rule
     (:func:`fetalseg.result.resolve_calibration`): a DICOM clip's own calibration, else the
     user's ``--pixel-size``, else ``None`` (px only)."""
     file_size, file_source = dicom.calibration if dicom is not None else (None, None)
-    return resolve_calibration(file_size, file_source, given_mm, SOURCE_OPTION)
+    return resolve_calibration(file_size, file_source, given_mm, given_source)
 
 
 def process_clip(
@@ -284,6 +288,7 @@ def open_source(source: str | int | Iterable[np.ndarray]) -> Iterator[np.ndarray
     if not isinstance(source, (str, int)):
         return iter(source)
     if isinstance(source, int) or str(source).isdigit():
+        require_extra("video", "reading or writing video files")
         import av
 
         try:

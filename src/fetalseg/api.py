@@ -1,0 +1,221 @@
+"""The public Python API: load a model once, measure frames and clips.
+
+>>> import fetalseg
+>>> model = fetalseg.load()                       # the shipped model, int8 on OpenVINO
+>>> result = model.measure("scan.dcm")            # a path (PNG/JPEG/DICOM), an array or a Frame
+>>> result.hc_mm, result.bpd_mm, result.ga_weeks  # doctest: +SKIP
+
+Inputs: a path, a :class:`Frame` from :func:`read_frame`, or a numpy array: ``(H, W)`` gray or
+``(H, W, 3/4)`` colour (``channels="rgb"`` by default, as PIL, imageio and matplotlib give them;
+``"bgr"`` for OpenCV), of dtype ``uint8``, ``uint16`` (scaled by 1/257) or float in ``[0, 1]``.
+Anything else raises :class:`~fetalseg.errors.InputError` saying what is wrong.
+
+Calibration: a DICOM file's own pixel size wins over ``pixel_size_mm``
+(:func:`fetalseg.result.resolve_calibration`); without either, results are in px only.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from fetalseg.errors import InputError
+from fetalseg.result import ClipResult, FrameResult, PixelSize, frame_result, resolve_calibration
+
+#: ``pixel_size_source`` of a size given to :meth:`Model.measure`
+SOURCE_API = "pixel_size_mm"
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame as read: ``image`` ``(H, W) uint8``; ``pixel_size_mm`` ``(x, y)`` mm per px or
+    ``None``; ``pixel_size_source`` (e.g. ``"dicom ultrasound regions"``); ``source``: the path
+    it came from."""
+
+    image: np.ndarray
+    pixel_size_mm: PixelSize | None = None
+    pixel_size_source: str | None = None
+    source: str = ""
+
+
+def read_frame(path: str | Path) -> Frame:
+    """Read an image (PNG, JPEG, BMP, TIFF) or a single-frame DICOM file (told by content)
+    with the file's own calibration, if any. :class:`InputError` naming the file otherwise
+    (also for a multi-frame DICOM: measure it with :meth:`Model.measure_clip`)."""
+    from fetalseg.inference.batch import read_frame as read_image_and_size
+    from fetalseg.result import as_pixel_size
+
+    image, size, source = read_image_and_size(Path(path))
+    return Frame(image, as_pixel_size(size), source, str(path))
+
+
+def image_from_array(array: np.ndarray, channels: str = "rgb", name: str = "array") -> np.ndarray:
+    """``(H, W) uint8`` from a gray or colour array; refuses what cannot be an image.
+
+    ``channels``: order of a 3/4-channel array's colours, ``"rgb"`` or ``"bgr"`` (alpha, if
+    any, is dropped). uint16 is scaled by 1/257 (65535 -> 255); float must lie in ``[0, 1]``.
+    """
+    if not isinstance(array, np.ndarray):
+        raise InputError(f"{name}: expected a numpy array, a path or a Frame, got {type(array)}")
+    if channels not in ("rgb", "bgr"):
+        raise InputError(f"{name}: channels must be 'rgb' or 'bgr', got {channels!r}")
+    a = array
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.ndim == 3 and a.shape[2] in (3, 4):
+        a = a[..., :3]
+    elif a.ndim != 2:
+        raise InputError(f"{name}: expected (H, W) or (H, W, 3|4), got shape {array.shape}")
+    if a.dtype == np.uint16:
+        a = (a.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    elif a.dtype.kind == "f":
+        if not np.isfinite(a).all():
+            raise InputError(f"{name}: the image has NaN or infinite values")
+        lo, hi = float(a.min()), float(a.max())
+        if lo < 0 or hi > 1:
+            raise InputError(
+                f"{name}: a float image must lie in [0, 1], got {lo:g}..{hi:g} "
+                "(scale it, or pass uint8)"
+            )
+        a = (a * 255.0 + 0.5).astype(np.uint8)
+    elif a.dtype == np.bool_:
+        raise InputError(f"{name}: a boolean array is a mask, not an image")
+    elif a.dtype != np.uint8:
+        raise InputError(f"{name}: unsupported dtype {a.dtype} (use uint8, uint16 or float)")
+    if a.ndim == 3:
+        code = cv2.COLOR_RGB2GRAY if channels == "rgb" else cv2.COLOR_BGR2GRAY
+        a = cv2.cvtColor(np.ascontiguousarray(a), code)
+    from fetalseg.data.io import check_size
+
+    check_size(a.shape[1], a.shape[0], name)
+    return np.ascontiguousarray(a)
+
+
+def _as_frame(x: Any, channels: str) -> Frame:
+    if isinstance(x, Frame):
+        return x
+    if isinstance(x, str | Path):
+        return read_frame(x)
+    return Frame(image_from_array(x, channels), source="array")
+
+
+class Model:
+    """A loaded model: call :meth:`measure` per frame, :meth:`measure_clip` per clip.
+
+    Thread-safe: calls are serialised on one lock (one inference at a time is also the
+    fastest order on a small CPU).
+    """
+
+    def __init__(self, predictor: Any) -> None:
+        self.predictor = predictor
+        self._lock = threading.Lock()
+
+    @property
+    def backend(self) -> str:
+        return self.predictor.backend
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """Provenance of the weights (epochs, validation DSC, source file ...)."""
+        return {**self.predictor.loaded.info, "file": str(self.predictor.loaded.source)}
+
+    def measure(
+        self,
+        x: str | Path | np.ndarray | Frame,
+        pixel_size_mm: float | tuple[float, float] | None = None,
+        *,
+        channels: str = "rgb",
+        name: str | None = None,
+    ) -> FrameResult:
+        """Segment and measure one frame.
+
+        Args:
+            x: a path (PNG/JPEG/DICOM), a :class:`Frame`, or an array (see the module's notes).
+            pixel_size_mm: mm per px (one number, or ``(x, y)``), for frames without their own
+                calibration.
+            channels: colour order of a colour array, ``"rgb"`` or ``"bgr"``.
+            name: the name recorded in the result (default: the path, or ``"array"``).
+        """
+        frame = _as_frame(x, channels)
+        size, source, note = resolve_calibration(
+            frame.pixel_size_mm, frame.pixel_size_source, pixel_size_mm, SOURCE_API
+        )
+        with self._lock:
+            pred = self.predictor.predict(frame.image, size)
+            timings = {k: 1000 * v[-1] for k, v in self.predictor.timings.items() if v}
+            self.predictor.timings.clear()
+        return frame_result(
+            pred.mask,
+            pred.measurement,
+            size,
+            source,
+            name=name or Path(frame.source).name or frame.source,
+            note=note,
+            timings_ms=timings,
+        )
+
+    def measure_clip(
+        self,
+        x: str | Path | Iterable[np.ndarray],
+        pixel_size_mm: float | tuple[float, float] | None = None,
+        *,
+        channels: str = "rgb",
+    ) -> ClipResult:
+        """Measure every frame of a clip (a video file, GIF, multi-frame DICOM, or an iterable
+        of arrays); the summary is the median over the frames with a head."""
+        if isinstance(x, str | Path):
+            from fetalseg.inference.video import clip_pixel_size, open_clip
+
+            frames, fps, _, dicom = open_clip(x)
+            size, source, note = clip_pixel_size(pixel_size_mm, dicom, SOURCE_API)
+            images: Iterable[np.ndarray] = frames
+        else:
+            fps = None
+            size, source, note = resolve_calibration(None, None, pixel_size_mm, SOURCE_API)
+            images = (image_from_array(a, channels, f"frame {i}") for i, a in enumerate(x))
+        results = []
+        for i, image in enumerate(images):
+            r = self.measure(Frame(image, size, source), name=f"frame {i}")
+            r.index, r.time_s = i, (i / fps if fps else None)
+            results.append(r)
+        if not results:
+            raise InputError(f"{x if isinstance(x, str | Path) else 'clip'}: no frames")
+        return ClipResult(results, size, source, note)
+
+
+def load(
+    checkpoint: str | Path | None = None, backend: str = "auto", threads: int | None = None
+) -> Model:
+    """Load a model: ``checkpoint`` ``None`` for the shipped one (int8 on OpenVINO by default,
+    no PyTorch needed), or a ``.onnx`` export (no PyTorch), ``.safetensors`` / ``.pt`` (needs
+    the ``train`` extra). ``backend``: ``auto``, ``openvino-int8``, ``onnx-int8``, ``onnx``,
+    ``torch``."""
+    from fetalseg.inference.predictor import Predictor
+
+    return Model(Predictor(checkpoint, backend, threads))
+
+
+_default: dict[tuple[Any, ...], Model] = {}
+_default_lock = threading.Lock()
+
+
+def measure(
+    x: str | Path | np.ndarray | Frame,
+    pixel_size_mm: float | tuple[float, float] | None = None,
+    *,
+    checkpoint: str | Path | None = None,
+    backend: str = "auto",
+    channels: str = "rgb",
+) -> FrameResult:
+    """:meth:`Model.measure` with a model loaded on first use and kept for later calls."""
+    key = (str(checkpoint) if checkpoint else None, backend)
+    with _default_lock:
+        if key not in _default:
+            _default[key] = load(checkpoint, backend)
+    return _default[key].measure(x, pixel_size_mm, channels=channels)
