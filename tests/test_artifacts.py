@@ -62,7 +62,7 @@ def test_shipped_int8_model_describes_itself():
 def test_truncated_or_foreign_files_are_input_errors(tmp_path):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(_len_field(14, b"\x0a\x05ab"))  # entry shorter than it says
-    with pytest.raises(InputError, match="bad.onnx"):
+    with pytest.raises(InputError, match=r"bad\.onnx"):
         onnx_model_info(bad)
     plain = tmp_path / "plain.onnx"
     plain.write_bytes(_varint(8) + _varint(7))

@@ -135,7 +135,7 @@ def test_measure_clip_from_arrays_and_dicom(model, tmp_path):
 
 
 def test_missing_file_is_an_input_error(model, tmp_path):
-    with pytest.raises(fetalseg.InputError, match="nope.png"):
+    with pytest.raises(fetalseg.InputError, match=r"nope\.png"):
         model.measure(tmp_path / "nope.png")
 
 
