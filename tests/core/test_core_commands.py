@@ -40,7 +40,7 @@ print(json.dumps({{"rc": rc, "hc": r.hc_mm, "heavy": [m for m in {HEAVY!r} if m 
 
 def test_the_web_api_imports_no_torch(tmp_path: Path):
     image, _, _ = synthetic_frame(400, 300, rng=2)
-    ok, png = cv2.imencode(".png", image)
+    _, png = cv2.imencode(".png", image)
     (tmp_path / "f.png").write_bytes(png.tobytes())
     code = f"""
 import json, sys
