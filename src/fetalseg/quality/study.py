@@ -140,13 +140,14 @@ CHECK_QUANTILE = 0.997
 def fit_thresholds(rows: Sequence[dict]) -> dict[str, Any]:
     """The fitting rule (decided before the test split was looked at):
 
-    Reference frames R: the accurate (HC error <= 3 mm, DSC >= 95 %) frames among the given
-    rows, excluding corpus frames that must never be good (truncated, non-head) and wrong
-    calibrations. For each feature, with ``span`` = R's 5-95 % range: ``check`` at R's
-    :data:`CHECK_QUANTILE` quantile in the bad direction (both tails for two-sided features)
-    moved outwards by 0.1 ``span``; ``reject`` at R's most extreme value moved outwards by
-    0.5 ``span``. Integer-valued ``components`` checks at > 1 region (the quantile) and
-    rejects above 3.
+    Reference frames R: the accurate (HC error <= 3 mm, DSC >= 95 %) frames among the rows
+    given (the validation split and the failure corpus made from its subjects), excluding corpus
+    frames that must never be good (truncated, non-head) and wrong calibrations. For each
+    feature, with ``span`` = R's 5-95 % range: ``check`` at R's 0.997 quantile
+    (:data:`CHECK_QUANTILE`) in the bad direction (both tails for two-sided features) moved
+    outwards by 0.1 ``span``; ``reject`` at R's most extreme value moved outwards by 0.5
+    ``span``. Integer-valued ``components`` checks at > 1 region (the quantile) and rejects
+    above 3.
     """
     ref = [
         r for r in rows if is_accurate(r) and r["category"] in ("hc18", "scanner") and r["found"]
