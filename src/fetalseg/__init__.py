@@ -26,7 +26,6 @@ __all__ = [
     "InputError",
     "Model",
     "__version__",
-    "image_from_array",
     "load",
     "measure",
     "read_frame",
@@ -39,7 +38,6 @@ _WHERE = {
     "resolve_calibration": "fetalseg.result",
     "Frame": "fetalseg.api",
     "Model": "fetalseg.api",
-    "image_from_array": "fetalseg.api",
     "load": "fetalseg.api",
     "measure": "fetalseg.api",
     "read_frame": "fetalseg.api",
@@ -47,7 +45,7 @@ _WHERE = {
 }
 
 if TYPE_CHECKING:
-    from fetalseg.api import Frame, Model, image_from_array, load, measure, read_frame
+    from fetalseg.api import Frame, Model, load, measure, read_frame
     from fetalseg.errors import InputError
     from fetalseg.result import ClipResult, FrameResult, resolve_calibration
 

@@ -5,10 +5,11 @@
 >>> result = model.measure("scan.dcm")            # a path (PNG/JPEG/DICOM), an array or a Frame
 >>> result.hc_mm, result.bpd_mm, result.ga_weeks  # doctest: +SKIP
 
-Inputs: a path, a :class:`Frame` from :func:`read_frame`, or a numpy array: ``(H, W)`` gray or
-``(H, W, 3/4)`` colour (``channels="rgb"`` by default, as PIL, imageio and matplotlib give them;
-``"bgr"`` for OpenCV), of dtype ``uint8``, ``uint16`` (scaled by 1/257) or float in ``[0, 1]``.
-Anything else raises :class:`~fetalseg.errors.InputError` saying what is wrong.
+Inputs: a path, a :class:`Frame` from :func:`read_frame`, or a numpy array: ``(H, W)`` grey or
+``(H, W, 3/4)`` colour (the channels' mean: RGB or BGR alike; alpha dropped), of dtype
+``uint8``, ``uint16`` (scaled by 1/257) or float in ``[0, 1]`` or ``[0, 255]``
+(:func:`fetalseg.inference.predictor.as_frame`). Anything else raises
+:class:`~fetalseg.errors.InputError` saying what is wrong.
 
 Calibration: a DICOM file's own pixel size wins over ``pixel_size_mm``
 (:func:`fetalseg.result.resolve_calibration`); without either, results are in px only.
@@ -22,11 +23,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from fetalseg.errors import InputError
-from fetalseg.result import ClipResult, FrameResult, PixelSize, frame_result, resolve_calibration
+from fetalseg.result import (
+    ClipResult,
+    FrameResult,
+    PixelSize,
+    as_pixel_size,
+    frame_result,
+    resolve_calibration,
+)
 
 #: ``pixel_size_source`` of a size given to :meth:`Model.measure`
 SOURCE_API = "pixel_size_mm"
@@ -49,60 +56,19 @@ def read_frame(path: str | Path) -> Frame:
     with the file's own calibration, if any. :class:`InputError` naming the file otherwise
     (also for a multi-frame DICOM: measure it with :meth:`Model.measure_clip`)."""
     from fetalseg.inference.batch import read_frame as read_image_and_size
-    from fetalseg.result import as_pixel_size
 
     image, size, source = read_image_and_size(Path(path))
     return Frame(image, as_pixel_size(size), source, str(path))
 
 
-def image_from_array(array: np.ndarray, channels: str = "rgb", name: str = "array") -> np.ndarray:
-    """``(H, W) uint8`` from a gray or colour array; refuses what cannot be an image.
-
-    ``channels``: order of a 3/4-channel array's colours, ``"rgb"`` or ``"bgr"`` (alpha, if
-    any, is dropped). uint16 is scaled by 1/257 (65535 -> 255); float must lie in ``[0, 1]``.
-    """
-    if not isinstance(array, np.ndarray):
-        raise InputError(f"{name}: expected a numpy array, a path or a Frame, got {type(array)}")
-    if channels not in ("rgb", "bgr"):
-        raise InputError(f"{name}: channels must be 'rgb' or 'bgr', got {channels!r}")
-    a = array
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = a[..., 0]
-    if a.ndim == 3 and a.shape[2] in (3, 4):
-        a = a[..., :3]
-    elif a.ndim != 2:
-        raise InputError(f"{name}: expected (H, W) or (H, W, 3|4), got shape {array.shape}")
-    if a.dtype == np.uint16:
-        a = (a.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
-    elif a.dtype.kind == "f":
-        if not np.isfinite(a).all():
-            raise InputError(f"{name}: the image has NaN or infinite values")
-        lo, hi = float(a.min()), float(a.max())
-        if lo < 0 or hi > 1:
-            raise InputError(
-                f"{name}: a float image must lie in [0, 1], got {lo:g}..{hi:g} "
-                "(scale it, or pass uint8)"
-            )
-        a = (a * 255.0 + 0.5).astype(np.uint8)
-    elif a.dtype == np.bool_:
-        raise InputError(f"{name}: a boolean array is a mask, not an image")
-    elif a.dtype != np.uint8:
-        raise InputError(f"{name}: unsupported dtype {a.dtype} (use uint8, uint16 or float)")
-    if a.ndim == 3:
-        code = cv2.COLOR_RGB2GRAY if channels == "rgb" else cv2.COLOR_BGR2GRAY
-        a = cv2.cvtColor(np.ascontiguousarray(a), code)
-    from fetalseg.data.io import check_size
-
-    check_size(a.shape[1], a.shape[0], name)
-    return np.ascontiguousarray(a)
-
-
-def _as_frame(x: Any, channels: str) -> Frame:
+def _as_frame(x: Any) -> Frame:
     if isinstance(x, Frame):
         return x
     if isinstance(x, str | Path):
         return read_frame(x)
-    return Frame(image_from_array(x, channels), source="array")
+    from fetalseg.inference.predictor import as_frame
+
+    return Frame(as_frame(x, "array"), source="array")
 
 
 class Model:
@@ -130,7 +96,6 @@ class Model:
         x: str | Path | np.ndarray | Frame,
         pixel_size_mm: float | tuple[float, float] | None = None,
         *,
-        channels: str = "rgb",
         name: str | None = None,
     ) -> FrameResult:
         """Segment and measure one frame.
@@ -139,15 +104,15 @@ class Model:
             x: a path (PNG/JPEG/DICOM), a :class:`Frame`, or an array (see the module's notes).
             pixel_size_mm: mm per px (one number, or ``(x, y)``), for frames without their own
                 calibration.
-            channels: colour order of a colour array, ``"rgb"`` or ``"bgr"``.
             name: the name recorded in the result (default: the path, or ``"array"``).
         """
-        frame = _as_frame(x, channels)
+        frame = _as_frame(x)
         size, source, note = resolve_calibration(
             frame.pixel_size_mm, frame.pixel_size_source, pixel_size_mm, SOURCE_API
         )
+        other = as_pixel_size(pixel_size_mm) if frame.pixel_size_mm is not None else None
         with self._lock:
-            pred = self.predictor.predict(frame.image, size)
+            pred = self.predictor.predict(frame.image, size, source, other)
             timings = {k: 1000 * v[-1] for k, v in self.predictor.timings.items() if v}
             self.predictor.timings.clear()
         return frame_result(
@@ -158,14 +123,13 @@ class Model:
             name=name or Path(frame.source).name or frame.source,
             note=note,
             timings_ms=timings,
+            quality=pred.quality,
         )
 
     def measure_clip(
         self,
         x: str | Path | Iterable[np.ndarray],
         pixel_size_mm: float | tuple[float, float] | None = None,
-        *,
-        channels: str = "rgb",
     ) -> ClipResult:
         """Measure every frame of a clip (a video file, GIF, multi-frame DICOM, or an iterable
         of arrays); the summary is the median over the frames with a head."""
@@ -178,7 +142,9 @@ class Model:
         else:
             fps = None
             size, source, note = resolve_calibration(None, None, pixel_size_mm, SOURCE_API)
-            images = (image_from_array(a, channels, f"frame {i}") for i, a in enumerate(x))
+            from fetalseg.inference.predictor import as_frame
+
+            images = (as_frame(a, f"frame {i}") for i, a in enumerate(x))
         results = []
         for i, image in enumerate(images):
             r = self.measure(Frame(image, size, source), name=f"frame {i}")
@@ -211,11 +177,10 @@ def measure(
     *,
     checkpoint: str | Path | None = None,
     backend: str = "auto",
-    channels: str = "rgb",
 ) -> FrameResult:
     """:meth:`Model.measure` with a model loaded on first use and kept for later calls."""
     key = (str(checkpoint) if checkpoint else None, backend)
     with _default_lock:
         if key not in _default:
             _default[key] = load(checkpoint, backend)
-    return _default[key].measure(x, pixel_size_mm, channels=channels)
+    return _default[key].measure(x, pixel_size_mm)

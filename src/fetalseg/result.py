@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from fetalseg.biometry import Ellipse, Measurement, Status, gestational_age_weeks, measure_head
+
+if TYPE_CHECKING:
+    from fetalseg.quality import Quality
 
 PixelSize = tuple[float, float]
 
@@ -82,7 +85,9 @@ class FrameResult:
         pixel_size_source: e.g. ``"dicom ultrasound regions"``, ``"--pixel-size"``, ``"user"``.
         name / index / time_s: the file, the frame's index in a clip, and its time (s).
         note: a remark on the input (e.g. a calibration that was not used).
-        timings_ms: stage times (``pre``, ``model``, ``post``) in ms.
+        timings_ms: stage times (``pre``, ``model``, ``post``, ``quality``) in ms.
+        quality: the verdict (``good`` / ``check`` / ``reject``) and its reasons
+            (:mod:`fetalseg.quality`); ``None`` only for results built without a prediction.
     """
 
     mask: np.ndarray
@@ -94,6 +99,12 @@ class FrameResult:
     time_s: float | None = None
     note: str | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    quality: Quality | None = None
+
+    @property
+    def verdict(self) -> str | None:
+        """``good``, ``check`` or ``reject`` (``None`` without a quality assessment)."""
+        return None if self.quality is None else self.quality.verdict
 
     # --- what was found -----------------------------------------------------------------
     @property
@@ -178,6 +189,10 @@ class FrameResult:
             "pixel_size_mm": None if self.pixel_size_mm is None else list(self.pixel_size_mm),
             "pixel_size_source": self.pixel_size_source,
             "note": self.note,
+            "quality": self.verdict,
+            "quality_reasons": []
+            if self.quality is None
+            else [r.to_dict() for r in self.quality.reasons],
         }
 
 

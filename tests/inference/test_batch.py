@@ -43,7 +43,7 @@ class KnownHead:
         self.predictor = predictor
         self.sizes: list[object] = []
 
-    def predict(self, image, pixel_size_mm=None):
+    def predict(self, image, pixel_size_mm=None, pixel_size_source=None, other_pixel_size_mm=None):
         pred = self.predictor.predict(image, None)
         mask = known_mask()
         self.sizes.append(pixel_size_mm)

@@ -33,7 +33,7 @@ def test_predictor_outputs_original_grid(tiny_checkpoint):
     assert pred.logits.shape == (64 // LOGIT_STRIDE, 64 // LOGIT_STRIDE)
     assert pred.measurement is not None
     assert pred.measurement.status.value in {"ok", "no_head", "out_of_range"}
-    assert set(p.timings) == {"pre", "model", "post"}
+    assert set(p.timings) == {"pre", "model", "post", "quality"}
 
 
 def test_torch_backend_matches_the_plain_model(tiny_checkpoint):

@@ -16,6 +16,8 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -29,7 +31,8 @@ from fetalseg.data.io import decode_image, list_images, read_file_bytes
 from fetalseg.errors import InputError
 from fetalseg.inference.overlay import draw_overlay, measurement_lines
 from fetalseg.inference.predictor import Predictor
-from fetalseg.result import FrameResult, frame_result, resolve_calibration
+from fetalseg.quality import PIXEL_SIZE_RANGE_MM, Quality
+from fetalseg.result import FrameResult, as_pixel_size, frame_result, resolve_calibration
 
 FIELDS = (
     "file",
@@ -46,6 +49,8 @@ FIELDS = (
     "semi_axis_a_px",
     "semi_axis_b_px",
     "angle_px_rad",
+    "quality",
+    "quality_reasons",
     "message",
 )
 
@@ -57,11 +62,24 @@ SOURCE_CSV = "--pixel-csv"
 PixelSize = float | tuple[float, float]
 
 
-def read_pixel_csv(path: str | Path) -> dict[str, float]:
-    """``filename -> pixel size (mm)`` from an HC18-style CSV (first two columns).
+#: header names (lower case, letters only) of a pixel-size CSV's columns
+_FILE_HEADERS = {"filename", "file", "image", "name"}
+_SIZE_HEADERS = {"pixelsizemm", "pixelsize", "pixelspacingmm", "mmperpixel", "mmperpx"}
 
-    Rows with a missing, non-numeric, non-finite or non-positive size raise :class:`InputError`
-    naming the row, so no measurement is ever made with an invented scale.
+
+def _header_key(cell: str) -> str:
+    return re.sub(r"[^a-z]", "", cell.lower())
+
+
+def read_pixel_csv(path: str | Path) -> dict[str, float]:
+    """``filename -> pixel size (mm)`` from a CSV with a header row.
+
+    Columns are found by their header names, not their position: the file name
+    (``filename``, ``file``, ``image``) and the pixel size (HC18's ``pixel size(mm)``, or
+    ``pixel_size_mm``; case, spaces and punctuation ignored), so a CSV whose second column is
+    something else (e.g. HC18's head circumference) is never read as pixel sizes. Sizes are
+    checked like ``--pixel-size``: a missing, non-numeric value, or one outside the plausible
+    :data:`~fetalseg.quality.PIXEL_SIZE_RANGE_MM`, raises :class:`InputError` naming the line.
     """
     path = Path(path)
     try:
@@ -69,17 +87,34 @@ def read_pixel_csv(path: str | Path) -> dict[str, float]:
             rows = list(csv.reader(f))
     except OSError as e:
         raise InputError(f"{path}: cannot read CSV ({e.strerror or e})") from None
+    if not rows:
+        raise InputError(f"{path}: empty CSV (expected a header filename,pixel_size_mm)")
+    keys = [_header_key(c) for c in rows[0]]
+    name_col = next((i for i, k in enumerate(keys) if k in _FILE_HEADERS), None)
+    size_col = next((i for i, k in enumerate(keys) if k in _SIZE_HEADERS), None)
+    if name_col is None or size_col is None:
+        raise InputError(
+            f"{path}: header {','.join(rows[0])!r} has no "
+            + ("file name" if name_col is None else "pixel size")
+            + " column (expected e.g. 'filename,pixel size(mm)' or 'filename,pixel_size_mm')"
+        )
+    lo, hi = PIXEL_SIZE_RANGE_MM
     sizes: dict[str, float] = {}
     for i, row in enumerate(rows[1:], start=2):
-        if not row or not row[0].strip():
+        if not row or name_col >= len(row) or not row[name_col].strip():
             continue
+        name = row[name_col].strip()
+        cell = row[size_col].strip() if size_col < len(row) else ""
         try:
-            value = float(row[1])
-        except (IndexError, ValueError):
-            raise InputError(f"{path}: line {i}: no numeric pixel size for {row[0]!r}") from None
-        if not math.isfinite(value) or value <= 0:
-            raise InputError(f"{path}: line {i}: pixel size must be positive, got {row[1]!r}")
-        sizes[row[0].strip()] = value
+            value = float(cell)
+        except ValueError:
+            raise InputError(f"{path}: line {i}: no numeric pixel size for {name!r}") from None
+        if not (math.isfinite(value) and lo <= value <= hi):
+            raise InputError(
+                f"{path}: line {i}: pixel size {cell!r} mm for {name!r} is outside the "
+                f"plausible {lo:g}-{hi:g} mm"
+            )
+        sizes[name] = value
     return sizes
 
 
@@ -132,13 +167,19 @@ def predict_files(
             source = None
             if size is not None:
                 source = SOURCE_OPTION if pixel_size_mm is not None else SOURCE_CSV
+            unlisted = pixel_sizes is not None and pixel_size_mm is None and size is None
             row, submission = predict_one(predictor, path, out, size, save_masks, source)
+            if unlisted and not str(row["pixel_size_source"]).startswith("dicom"):
+                warning = f"{path.name}: not listed in the pixel-size CSV: measured in px only"
+                row["message"] = f"{warning}. {row['message']}".strip()
+                print(f"fetalseg predict: warning: {warning}", file=sys.stderr)
             rows.append(row)
-            writer.writerow(row)
+            writer.writerow({k: row[k] for k in FIELDS})
             f.flush()  # an interrupted batch keeps every finished row
             if submission is not None:
                 challenge.append(submission)
-    (out / "measurements.json").write_text(json.dumps(rows, indent=2))
+    json_rows = [{**r, "quality_reasons": r.pop("_reasons", [])} for r in rows]
+    (out / "measurements.json").write_text(json.dumps(json_rows, indent=2))
     if challenge and len(challenge) == len(paths):
         write_challenge_csv(out / "hc18_submission.csv", challenge)
     return rows
@@ -188,6 +229,7 @@ def result_row(result: FrameResult) -> dict[str, object]:
         pixel_size_source=result.pixel_size_source or "",
         message=" ".join(x for x in (result.message, result.note) if x),
     )
+    quality_cells(row, result.quality)
     return row
 
 
@@ -214,13 +256,70 @@ def predict_one(
     size, source, note = resolve_calibration(
         file_size, file_source, pixel_size_mm, pixel_size_source
     )
-    pred = predictor.predict(image, size)
-    result = frame_result(pred.mask, pred.measurement, size, source, name=path.name, note=note)
+    # a given size the file's own calibration overrode is a quality reason when they disagree
+    other = as_pixel_size(pixel_size_mm) if file_size is not None else None
+    pred = predictor.predict(image, size, source, other)
+    result = frame_result(
+        pred.mask, pred.measurement, size, source, name=path.name, note=note, quality=pred.quality
+    )
     m = result.measurement  # None without a pixel size: then no mm at all, never invented ones
     lines = measurement_lines(m, result.px()["hc_px"])
-    overlay = draw_overlay(image, pred.mask, result.ellipse_px, lines)
+    overlay = draw_overlay(image, pred.mask, result.ellipse_px, lines, pred.quality)
     cv2.imwrite(str(out / "overlays" / f"{path.stem}.png"), overlay)
     if save_mask:
         cv2.imwrite(str(out / "masks" / f"{path.stem}.png"), (pred.mask * 255).astype(np.uint8))
     submission = challenge_row(path.name, m) if m is not None else None
     return result_row(result), submission
+
+
+def quality_cells(row: dict[str, object], quality: Quality | None) -> None:
+    """Fill ``quality`` (the verdict) and ``quality_reasons`` (``code: sentence`` joined by
+    `` | ``) of a table row; the reasons as dicts under ``_reasons`` (for the JSON)."""
+    if quality is None:
+        return
+    row["quality"] = quality.verdict
+    row["quality_reasons"] = " | ".join(f"{r.code}: {r.message}" for r in quality.reasons)
+    row["_reasons"] = [r.to_dict() for r in quality.reasons]
+
+
+def _fmt(x: object, spec: str) -> str:
+    return "-" if x in ("", None) else format(float(x), spec)  # type: ignore[arg-type]
+
+
+def report_lines(rows: Sequence[Mapping[str, object]], detail_limit: int = 20) -> list[str]:
+    """What ``fetalseg predict`` prints: one line per file (HC, BPD, OFD, GA, verdict and its
+    first reason) for up to ``detail_limit`` files, else a summary by verdict; a line when
+    files had no pixel size."""
+    out: list[str] = []
+    if len(rows) <= detail_limit:
+        for r in rows:
+            if r["status"] == "error":
+                continue
+            mm = r["hc_mm"] not in ("", None)
+            nums = (
+                f"HC {_fmt(r['hc_mm'], '.1f')} mm, BPD {_fmt(r['bpd_mm'], '.1f')} mm, "
+                f"OFD {_fmt(r['ofd_mm'], '.1f')} mm, GA {_fmt(r['ga_weeks'], '.1f')} wk"
+                if mm
+                else f"HC {_fmt(r['hc_px'], '.0f')} px (no pixel size)"
+            )
+            why = str(r.get("quality_reasons") or "").split(" | ")[0]
+            why = why.split(": ", 1)[-1] if why else ""
+            out.append(
+                f"{r['file']}: {r['status']}, {nums}; {r['quality']}" + (f" ({why})" if why else "")
+            )
+    verdicts: dict[str, int] = {}
+    for r in rows:
+        if r["status"] != "error":
+            verdicts[str(r["quality"])] = verdicts.get(str(r["quality"]), 0) + 1
+    if verdicts:
+        out.append(
+            "quality: "
+            + ", ".join(f"{verdicts[k]} {k}" for k in ("good", "check", "reject") if k in verdicts)
+        )
+    no_size = sum(1 for r in rows if r["status"] != "error" and not r["pixel_size_mm"])
+    if no_size:
+        out.append(
+            f"{no_size} of {len(rows)} images had no pixel size (--pixel-size or --pixel-csv): "
+            "measured in px only"
+        )
+    return out

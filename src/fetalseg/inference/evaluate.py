@@ -147,7 +147,10 @@ def plot_cases(ev: Evaluation, path: Path, n: int = 4) -> None:
     for ax, (kind, row) in zip(axes.flat, picks):
         image, truth, pred = ev.examples[str(row["file"])]
         rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-        for mask, colour in ((truth, (0, 255, 0)), (pred, (255, 0, 0))):
+        from fetalseg.inference.overlay import CONTOUR, TRUTH
+
+        for mask, bgr in ((truth, TRUTH), (pred, CONTOUR)):
+            colour = bgr[::-1]  # matplotlib shows RGB
             contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
             cv2.drawContours(rgb, contours, -1, colour, max(1, image.shape[1] // 300))
         ax.imshow(rgb)
@@ -157,7 +160,7 @@ def plot_cases(ev: Evaluation, path: Path, n: int = 4) -> None:
             fontsize=8,
         )
         ax.axis("off")
-    fig.suptitle("green: annotation, red: prediction", fontsize=9)
+    fig.suptitle("yellow: annotation, red: prediction", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -1,4 +1,10 @@
-"""Drawing results on the frame: head contour, fitted ellipse, BPD/OFD axes and the numbers."""
+"""Drawing results on the frame: head contour, fitted ellipse, BPD/OFD axes, the numbers and
+the quality verdict.
+
+One colour scheme everywhere (predict, evaluate, the page): truth yellow, the network's
+prediction red, the fitted ellipse green, the axes cyan; the verdict good green, check amber,
+reject red, written on a dark box.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,13 @@ import cv2
 import numpy as np
 
 from fetalseg.biometry import Ellipse, Measurement
+from fetalseg.quality import Quality
 
 CONTOUR = (0, 0, 255)  # BGR red: what the network segmented
 ELLIPSE = (0, 255, 0)  # green: the fitted ellipse HC is measured on
 AXES = (255, 200, 0)  # cyan-ish: BPD (minor) and OFD (major)
+TRUTH = (0, 255, 255)  # BGR yellow: the annotation, where one is known
+VERDICT = {"good": (80, 200, 0), "check": (0, 176, 255), "reject": (40, 40, 230)}  # BGR
 
 
 def measurement_lines(m: Measurement | None, hc_px: float | None = None) -> list[str]:
@@ -32,14 +41,21 @@ def draw_overlay(
     mask: np.ndarray,
     ellipse_px: Ellipse | None,
     lines: list[str],
+    quality: Quality | None = None,
+    truth: np.ndarray | None = None,
 ) -> np.ndarray:
     """``(H, W) uint8`` frame -> ``(H, W, 3) uint8`` BGR overlay.
 
-    ``ellipse_px``: the head ellipse in the frame's pixels (``Measurement.ellipse_px``).
+    ``ellipse_px``: the head ellipse in the frame's pixels (``Measurement.ellipse_px``);
+    ``quality``: its verdict, written (with the first reason) on a dark box at the bottom;
+    ``truth``: an annotation mask ``(H, W) {0, 1}`` drawn in :data:`TRUTH`.
     """
     out = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     scale = max(image.shape) / 800
     thick = max(1, round(2 * scale))
+    if truth is not None:
+        t, _ = cv2.findContours(truth.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+        cv2.drawContours(out, t, -1, TRUTH, thick)
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     cv2.drawContours(out, contours, -1, CONTOUR, thick)
     if ellipse_px is not None:
@@ -68,4 +84,25 @@ def draw_overlay(
                 cv2.LINE_AA,
             )
         y += round(26 * scale)
+    if quality is not None:
+        draw_verdict(out, quality, scale)
     return out
+
+
+def draw_verdict(out: np.ndarray, quality: Quality, scale: float) -> None:
+    """The verdict (and its first reason, shortened) on a dark box along the bottom edge."""
+    text = quality.verdict.upper()
+    if quality.reasons:
+        first = quality.reasons[0].message
+        limit = max(20, int(out.shape[1] / (11 * scale)) - len(text) - 3)
+        text += ": " + (first if len(first) <= limit else first[: limit - 3] + "...")
+    font, fs = cv2.FONT_HERSHEY_SIMPLEX, 0.5 * scale
+    t = max(1, round(scale))
+    (w, h), base = cv2.getTextSize(text, font, fs, t)
+    pad = round(6 * scale)
+    y1 = out.shape[0] - pad
+    y0 = y1 - h - base - 2 * pad
+    box = out[max(0, y0) : y1 + pad, : w + 3 * pad]
+    box[:] = (box * 0.25).astype(np.uint8)  # darken: readable on any frame
+    colour = VERDICT.get(quality.verdict, (255, 255, 255))
+    cv2.putText(out, text, (pad, y1 - base), font, fs, colour, t, cv2.LINE_AA)

@@ -24,6 +24,7 @@ from fetalseg.artifacts import ModelInfo, onnx_model_info, shipped_int8
 from fetalseg.biometry import Measurement, measure_head
 from fetalseg.data.preprocess import Geometry, mask_on_original, normalize, resize_image
 from fetalseg.errors import InputError, has_extra, require_extra
+from fetalseg.quality import Quality, assess
 from fetalseg.runtimes import Runtime, open_runtime
 
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "openvino-int8")
@@ -48,6 +49,56 @@ class Prediction:
     logits: np.ndarray
     geometry: Geometry
     measurement: Measurement | None  # None when no pixel size was given
+    #: the quality verdict (``good`` / ``check`` / ``reject``) and its reasons
+    quality: Quality | None = None
+    #: the head fit in px (the same ellipse as ``measurement``'s; set without a pixel size too)
+    fit: Measurement | None = None
+
+
+def as_frame(image: object, name: str = "image") -> np.ndarray:
+    """A frame as the network takes it, ``(H, W) uint8``, from what a Python caller may pass.
+
+    Converted: ``(H, W, 1)``; 3-channel (RGB or BGR: the channels' mean, so their order does not
+    matter; ultrasound frames are grey) and 4-channel arrays (alpha dropped); float images in
+    ``[0, 1]`` (x 255) or ``[0, 255]``; 16-bit images (``/ 257``, full range to 0-255); other
+    integer images with values in 0-255. Refused with :class:`InputError`: anything else
+    (other shapes, NaN or infinite values, negative values, floats above 255, integers above
+    255 that are not 16-bit, booleans).
+    """
+    if not isinstance(image, np.ndarray):
+        raise InputError(f"{name}: expected a NumPy array, got {type(image).__name__}")
+    a = image
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    if a.ndim == 3 and a.shape[2] in (3, 4):
+        a = a[..., :3]
+        if a.dtype != np.uint8:
+            a = as_frame(np.ascontiguousarray(a.reshape(a.shape[0], -1)), name).reshape(a.shape)
+        a = np.rint(a.astype(np.float32).mean(axis=2)).astype(np.uint8)
+    if a.ndim != 2:
+        raise InputError(
+            f"{name}: expected a (H, W) grey or (H, W, 3/4) colour image, got shape {image.shape}"
+        )
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype == np.bool_:
+        raise InputError(f"{name}: a boolean array is a mask, not an image")
+    if np.issubdtype(a.dtype, np.floating):
+        if not np.isfinite(a).all():
+            raise InputError(f"{name}: the image has NaN or infinite values")
+        lo, hi = float(a.min()), float(a.max())
+        if lo < 0 or hi > 255:
+            raise InputError(f"{name}: float values {lo:g}..{hi:g} are outside [0, 1] and [0, 255]")
+        scale = 255.0 if hi <= 1.0 else 1.0
+        return np.rint(a * scale).astype(np.uint8)
+    if a.dtype == np.uint16:
+        return np.rint(a / 257.0).astype(np.uint8)
+    if np.issubdtype(a.dtype, np.integer):
+        lo, hi = int(a.min()), int(a.max())
+        if lo < 0 or hi > 255:
+            raise InputError(f"{name}: {a.dtype} values {lo}..{hi} are outside 0-255")
+        return a.astype(np.uint8)
+    raise InputError(f"{name}: unsupported dtype {a.dtype}")
 
 
 def resolve_backend(backend: str, checkpoint: str | Path | None) -> str:
@@ -142,18 +193,41 @@ class Predictor:
         return self.runtime.run(x)[:, 0]
 
     def predict(
-        self, image: np.ndarray, pixel_size_mm: float | tuple[float, float] | None = None
+        self,
+        image: np.ndarray,
+        pixel_size_mm: float | tuple[float, float] | None = None,
+        pixel_size_source: str | None = None,
+        other_pixel_size_mm: float | tuple[float, float] | None = None,
     ) -> Prediction:
-        """Segment one ``(H, W) uint8`` frame and, given the pixel size (mm; one value, or
-        ``(x, y)``), measure it."""
+        """Segment one frame and, given the pixel size (mm; one value, or ``(x, y)``), measure
+        it; every result carries its quality verdict (:mod:`fetalseg.quality`).
+
+        ``image``: ``(H, W) uint8``, or any array :func:`as_frame` converts (colour, float,
+        16-bit). ``pixel_size_source``: where the size came from (said in the reasons);
+        ``other_pixel_size_mm``: a second size given for the frame (a disagreement is a reason).
+        """
         t0 = time.perf_counter()
+        image = as_frame(image)
         x, geom = self.preprocess(image)
         t1 = time.perf_counter()
         logits = self.logits(x)[0]
         t2 = time.perf_counter()
         mask = mask_on_original(logits, geom)
         measurement = None if pixel_size_mm is None else measure_head(mask, pixel_size_mm)
+        fit = measurement if measurement is not None else measure_head(mask, 1.0)
         t3 = time.perf_counter()
-        for stage, seconds in (("pre", t1 - t0), ("model", t2 - t1), ("post", t3 - t2)):
+        quality = assess(
+            image,
+            logits,
+            mask,
+            fit.ellipse_px,
+            measurement,
+            pixel_size_mm,
+            pixel_size_source,
+            other_pixel_size_mm,
+        )
+        t4 = time.perf_counter()
+        stages = (("pre", t1 - t0), ("model", t2 - t1), ("post", t3 - t2), ("quality", t4 - t3))
+        for stage, seconds in stages:
             self.timings[stage].append(seconds)
-        return Prediction(mask, logits, geom, measurement)
+        return Prediction(mask, logits, geom, measurement, quality, fit)

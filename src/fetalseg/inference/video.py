@@ -46,6 +46,8 @@ FRAME_FIELDS = (
     "ofd_mm",
     "ga_weeks",
     "hc_px",
+    "quality",
+    "quality_reasons",
     "message",
 )
 
@@ -169,13 +171,25 @@ def _read_gif(path: Path) -> tuple[Iterator[np.ndarray], float, int]:
 def _frame_row(result: FrameResult) -> dict[str, object]:
     """``frames.csv``'s row of a frame (empty cells for unknown values)."""
     d = result.to_dict()
-    return {k: "" if d.get(k) is None else d[k] for k in FRAME_FIELDS}
+    row = {k: "" if d.get(k) is None else d[k] for k in FRAME_FIELDS}
+    row["quality_reasons"] = " | ".join(
+        f"{r['code']}: {r['message']}" for r in d["quality_reasons"]
+    )
+    return row
 
 
 def _result(
     pred: Prediction, size: PixelSize | None, source: str | None, index: int, t: float
 ) -> FrameResult:
-    return frame_result(pred.mask, pred.measurement, size, source, index=index, time_s=round(t, 4))
+    return frame_result(
+        pred.mask,
+        pred.measurement,
+        size,
+        source,
+        index=index,
+        time_s=round(t, 4),
+        quality=pred.quality,
+    )
 
 
 def _annotate(frame: np.ndarray, result: FrameResult) -> np.ndarray:

@@ -140,7 +140,7 @@ def frame_result(index: int, pred: Prediction, size: tuple[float, float] | None)
 
 def result_of(pred: Prediction, size: tuple[float, float] | None, **fields: Any) -> FrameResult:
     """The :class:`~fetalseg.result.FrameResult` of a prediction measured with ``size``."""
-    return build_frame_result(pred.mask, pred.measurement, size, **fields)
+    return build_frame_result(pred.mask, pred.measurement, size, quality=pred.quality, **fields)
 
 
 def summarize_clip(frames: list[FrameResult], size: tuple[float, float] | None) -> dict[str, Any]:

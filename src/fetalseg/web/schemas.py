@@ -44,6 +44,12 @@ class FrameResult(HeadBiometry):
     semi_axis_a_px: float | None
     semi_axis_b_px: float | None
     angle_px_rad: float | None = Field(description="major axis from +x towards +y (down)")
+    quality: Literal["good", "check", "reject"] | None = Field(
+        None, description="how far the numbers can be trusted (fetalseg.quality)"
+    )
+    quality_reasons: list[dict[str, Any]] = Field(
+        default_factory=list, description="machine-readable code, severity and a sentence each"
+    )
 
 
 class ClipSummary(HeadBiometry):
