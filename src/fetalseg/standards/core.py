@@ -15,8 +15,10 @@ BPD caliper convention
     with the regression of L. Wong, E. Paul, H. K. M. Murday, et al., "Biparietal diameter
     measurements using the outer-to-outer versus outer-to-inner measurement: a question of
     pedantry?", Australas J Ultrasound Med 21 (2018) 161-168, doi:10.1002/ajum.12091
-    (543 fetuses, 14-40 weeks): ``BPDoi = -0.403458 + 0.9714153 BPDoo`` (mm), and its inverse
-    regression ``BPDoo = 0.555934 + 1.027318 BPDoi`` for drawing the curves in our convention.
+    (543 fetuses, 14-40 weeks): ``BPDoi = -0.403458 + 0.9714153 BPDoo`` (mm). Curves are drawn in
+    our convention with the algebraic inverse of the same line (the paper's separate regression
+    of BPDoo on BPDoi, ``0.555934 + 1.027318 BPDoi``, differs from it by up to 0.1 mm, and using
+    one line both ways keeps centile -> value -> centile exact).
     Every BPD result says so in ``convention_note``; with ``convert_bpd=False`` the raw
     outer-to-outer value is compared and the note says that it is biased high (about 3 mm at
     term).
@@ -221,8 +223,9 @@ def bpd_outer_inner_from_outer_outer(bpd_oo_mm: float | np.ndarray) -> float | n
 
 
 def bpd_outer_outer_from_outer_inner(bpd_oi_mm: float | np.ndarray) -> float | np.ndarray:
-    """Outer-to-outer BPD (mm) from outer-to-inner BPD (mm): Wong et al. 2018 (module doc)."""
-    return 0.555934 + 1.027318 * bpd_oi_mm
+    """Outer-to-outer BPD (mm) from outer-to-inner BPD (mm): inverse of
+    :func:`bpd_outer_inner_from_outer_outer` (Wong et al. 2018, module docstring)."""
+    return (bpd_oi_mm + 0.403458) / 0.9714153
 
 
 @dataclass(frozen=True)
@@ -282,7 +285,8 @@ def _convention(measure: str, std: Standard, convert_bpd: bool) -> tuple[str, bo
 
 def _who_centile(measure: str, value: float, ga: float) -> float | None:
     q = who_quantile_values_mm(measure, ga)
-    if not q[0] <= value <= q[-1]:
+    eps = 1e-9 * q[-1]  # floating-point slack, so that the 1st/99th centile curves round-trip
+    if not q[0] - eps <= value <= q[-1] + eps:
         return None
     return 100.0 * float(np.interp(value, q, WHO_QUANTILES))
 
