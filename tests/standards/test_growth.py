@@ -102,13 +102,17 @@ def test_round_trip_centile_value_centile(standard: str, measure: str) -> None:
 
 
 def test_bpd_convention_is_converted_and_stated() -> None:
-    r = assess("bpd", 90.0, 35.0)
+    r = assess("bpd", 90.0, 35.0, "who2017")
     assert r.compared_value_mm == pytest.approx(-0.403458 + 0.9714153 * 90.0)
     assert "outer-to-outer" in r.convention_note and "outer-to-inner" in r.convention_note
     assert "Wong" in r.convention_note
-    raw = assess("bpd", 90.0, 35.0, convert_bpd=False)
+    raw = assess("bpd", 90.0, 35.0, "who2017", convert_bpd=False)
     assert raw.compared_value_mm == 90.0 and "NOT converted" in raw.convention_note
     assert raw.centile > r.centile
+    # INTERGROWTH-21st BPD is outer-to-outer like ours: compared as is, and the note says why.
+    ig = assess("bpd", 90.0, 35.0, "intergrowth21")
+    assert ig.compared_value_mm == 90.0 and "both" in ig.convention_note
+    assert "ellipse perimeter" in ig.convention_note
     # One line both ways: exact inverses; and close to Wong et al.'s own regression of BPDoo on
     # BPDoi (0.555934 + 1.027318 BPDoi), within 0.1 mm over 20-110 mm.
     x = np.linspace(20, 110, 10)

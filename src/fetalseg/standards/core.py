@@ -10,17 +10,21 @@ Registry (:data:`STANDARDS`)
 
 BPD caliper convention
     fetalseg's BPD is the minor axis of the ellipse fitted to the *outer* skull border, i.e.
-    **outer-to-outer** (:mod:`fetalseg.biometry.ellipse`). Both size standards here measured BPD
-    **outer-to-inner**. :func:`assess` therefore, by default, converts our BPD to outer-to-inner
-    with the regression of L. Wong, E. Paul, H. K. M. Murday, et al., "Biparietal diameter
-    measurements using the outer-to-outer versus outer-to-inner measurement: a question of
-    pedantry?", Australas J Ultrasound Med 21 (2018) 161-168, doi:10.1002/ajum.12091
-    (543 fetuses, 14-40 weeks): ``BPDoi = -0.403458 + 0.9714153 BPDoo`` (mm). Curves are drawn in
-    our convention with the algebraic inverse of the same line (the paper's separate regression
-    of BPDoo on BPDoi, ``0.555934 + 1.027318 BPDoi``, differs from it by up to 0.1 mm, and using
-    one line both ways keeps centile -> value -> centile exact).
-    Every BPD result says so in ``convention_note``; with ``convert_bpd=False`` the raw
-    outer-to-outer value is compared and the note says that it is biased high (about 3 mm at
+    **outer-to-outer** (:mod:`fetalseg.biometry.ellipse`). Each standard's convention is in
+    :attr:`Standard.conventions`. INTERGROWTH-21st's BPD is taken as **outer-to-outer** (its
+    published mean HC equals the ellipse perimeter of its mean BPD and OFD within 0.35 % at
+    18-38 weeks, which holds only if BPD and OFD are the same kind of diameter; issue 18 had
+    assumed outer-to-inner; evidence in docs/clinical.md and tests/standards/test_conventions.py).
+    WHO 2017's BPD is **outer-to-inner**. For a standard measured outer-to-inner, :func:`assess`
+    by default converts our BPD with the regression of L. Wong, E. Paul, H. K. M. Murday, et al.,
+    "Biparietal diameter measurements using the outer-to-outer versus outer-to-inner
+    measurement: a question of pedantry?", Australas J Ultrasound Med 21 (2018) 161-168,
+    doi:10.1002/ajum.12091 (543 fetuses, 14-40 weeks): ``BPDoi = -0.403458 + 0.9714153 BPDoo``
+    (mm). Curves are drawn in our convention with the algebraic inverse of the same line (the
+    paper's separate regression of BPDoo on BPDoi, ``0.555934 + 1.027318 BPDoi``, differs from it
+    by up to 0.1 mm, and using one line both ways keeps centile -> value -> centile exact).
+    Every BPD result says what was done in ``convention_note``; with ``convert_bpd=False`` the
+    raw outer-to-outer value is compared and the note says that it is biased high (about 3 mm at
     term).
 
 Statuses (:class:`Status`) are plain strings in JSON; out-of-range input gives a status and a
@@ -31,7 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from enum import Enum
 from statistics import NormalDist
 from types import MappingProxyType
@@ -116,6 +120,8 @@ class Standard:
     """Caliper convention of each measure it has a size chart for (keys from :data:`MEASURES`)."""
     dating: str | None
     """Citation of its GA-from-HC formula, or ``None``."""
+    convention_sources: Mapping[str, str] = field(default_factory=dict)
+    """Where a measure's convention comes from, when that needs saying (added to the note)."""
 
     @property
     def measures(self) -> tuple[str, ...]:
@@ -152,9 +158,18 @@ STANDARDS: Mapping[str, Standard] = MappingProxyType(
             ),
             ga_range_weeks=IG_GA_RANGE_WEEKS,
             conventions=MappingProxyType(
-                {"hc": OUTER_ELLIPSE, "bpd": OUTER_INNER, "ofd": OUTER_OUTER}
+                {"hc": OUTER_ELLIPSE, "bpd": OUTER_OUTER, "ofd": OUTER_OUTER}
             ),
             dating=_IG_DATING,
+            convention_sources=MappingProxyType(
+                {
+                    "bpd": (
+                        "INTERGROWTH-21st BPD taken as outer-to-outer: its mean HC is the "
+                        "ellipse perimeter of its mean BPD and OFD within 0.35% at 18-38 weeks "
+                        "(docs/clinical.md)."
+                    )
+                }
+            ),
         ),
         "who2017": Standard(
             name="who2017",
@@ -266,10 +281,10 @@ def _centile_words(c: float) -> str:
 def _convention(measure: str, std: Standard, convert_bpd: bool) -> tuple[str, bool]:
     """(note, convert?) for comparing our ``measure`` with ``std``."""
     theirs = std.conventions[measure]
-    if measure != "bpd":
-        return f"{measure.upper()}: {theirs} in both fetalseg and {std.title}.", False
-    if theirs == FETALSEG_BPD_CONVENTION:
-        return f"BPD: {OUTER_OUTER} in both fetalseg and {std.title}.", False
+    source = std.convention_sources.get(measure, "")
+    if measure != "bpd" or theirs == FETALSEG_BPD_CONVENTION:
+        note = f"{measure.upper()}: {theirs} in both fetalseg and {std.title}."
+        return (f"{note} {source}" if source else note), False
     if convert_bpd:
         return (
             f"BPD: fetalseg measures {OUTER_OUTER}, {std.title} {theirs}; converted with "

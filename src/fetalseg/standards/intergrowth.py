@@ -11,11 +11,16 @@ Size standards
     weeks. Reproducing the published z-score tables (``GROW_Fetal-zs_{hc,bpd,ofd}_Table.pdf``
     on intergrowth21.tghn.org) is tested in ``tests/standards``.
 
-Caliper conventions (Papageorghiou et al. 2014, Methods; the INTERGROWTH-21st ultrasound
-protocol, transthalamic plane)
+Caliper conventions (transthalamic plane)
     * HC: ellipse around the *outer* border of the skull.
-    * BPD: **outer-to-inner** (leading edge to leading edge).
-    * OFD: **outer-to-outer**.
+    * OFD: outer-to-outer.
+    * BPD: taken here as **outer-to-outer**. Issue 18 assumed outer-to-inner; the primary text
+      was not available to check, but the standard's own equations are consistent only with
+      outer-to-outer: the ellipse with the mean BPD and OFD as axes has the mean HC as its
+      perimeter within 0.35 % from 18 to 38 weeks (+1.2 to +1.6 % if BPD were outer-to-inner and
+      converted), and the WHO 2017 median BPD (outer-to-inner) equals this mean BPD converted to
+      outer-to-inner within 0.6 mm at 20-35 weeks while the two HC medians agree within 1.4 %
+      (``tests/standards/test_conventions.py``; docs/clinical.md).
 
 GA from HC
     A. T. Papageorghiou, B. Kemp, W. Stones, et al., "Ultrasound-based gestational-age
