@@ -177,6 +177,12 @@ def test_centile_curves_shapes_order_and_range() -> None:
     assert bpd[50.0].shape == (1, 2)
     own = centile_curves("bpd", "who2017", (50,), ga, bpd_convention="outer-to-inner")
     assert np.all(bpd[50.0] > own[50.0])  # our outer-to-outer BPD is the larger
+    ig_oo = value_at_centile("bpd", 50, 30.0, "intergrowth21")
+    ig_oi = value_at_centile("bpd", 50, 30.0, "intergrowth21", bpd_convention="outer-to-inner")
+    assert ig_oo == pytest.approx(78.9, abs=0.05)  # the published median, in its own convention
+    assert ig_oi == pytest.approx(bpd_outer_inner_from_outer_outer(ig_oo))
+    with pytest.raises(InputError, match="BPD convention"):
+        value_at_centile("bpd", 50, 30.0, bpd_convention="inner-to-inner")
     with pytest.raises(InputError):
         centile_curves("hc", "who2017", ga_weeks=np.array([12.0, 20.0]))
     with pytest.raises(InputError):

@@ -387,12 +387,16 @@ def value_at_centile(
 ) -> float | None:
     """Value (mm) of ``measure`` at ``centile`` (0-100) and ``ga_weeks``; ``None`` out of range.
 
-    For BPD the value is given in ``bpd_convention`` ("outer-to-outer", fetalseg's, by default,
-    converted with Wong et al. 2018; or the standard's own "outer-to-inner"). Inverse of
-    :func:`assess` with ``convert_bpd=True``.
+    For BPD the value is given in ``bpd_convention``: "outer-to-outer" (fetalseg's, the
+    default) or "outer-to-inner", converted with Wong et al. 2018 where it differs from the
+    standard's. Inverse of :func:`assess` with ``convert_bpd=True``.
     """
     m = _measure(measure)
     std = get_standard(standard)
+    if bpd_convention not in (OUTER_OUTER, OUTER_INNER):
+        raise InputError(
+            f"BPD convention {bpd_convention!r}: use {OUTER_OUTER!r} or {OUTER_INNER!r}"
+        )
     if m not in std.conventions:
         return None
     c = _check_centile(centile, std)
@@ -404,12 +408,17 @@ def value_at_centile(
         v = float(ig_mean_mm(m, ga) + _NORMAL.inv_cdf(c / 100.0) * ig_sd_mm(m, ga))
     else:
         v = float(np.interp(c / 100.0, WHO_QUANTILES, who_quantile_values_mm(m, ga)))
-    if m == "bpd" and std.conventions["bpd"] != bpd_convention:
-        if bpd_convention != OUTER_OUTER:
-            raise InputError(
-                f"BPD convention {bpd_convention!r}: use {OUTER_OUTER!r} or {OUTER_INNER!r}"
-            )
-        v = float(bpd_outer_outer_from_outer_inner(v))
+    if m == "bpd":
+        theirs = std.conventions["bpd"]
+        if bpd_convention == theirs:
+            return v
+        if theirs == OUTER_INNER and bpd_convention == OUTER_OUTER:
+            return float(bpd_outer_outer_from_outer_inner(v))
+        if theirs == OUTER_OUTER and bpd_convention == OUTER_INNER:
+            return float(bpd_outer_inner_from_outer_outer(v))
+        raise InputError(
+            f"BPD convention {bpd_convention!r}: use {OUTER_OUTER!r} or {OUTER_INNER!r}"
+        )
     return v
 
 
