@@ -183,6 +183,14 @@ STANDARDS: Mapping[str, Standard] = MappingProxyType(
             ga_range_weeks=WHO_GA_RANGE_WEEKS,
             conventions=MappingProxyType({"hc": OUTER_ELLIPSE, "bpd": OUTER_INNER}),
             dating=None,
+            convention_sources=MappingProxyType(
+                {
+                    "bpd": (
+                        "WHO 2017 BPD taken as outer-to-inner: its median is the INTERGROWTH-21st "
+                        "mean BPD converted to outer-to-inner within 0.7 mm (docs/clinical.md)."
+                    )
+                }
+            ),
         ),
         "hadlock": Standard(
             name="hadlock",
@@ -286,16 +294,16 @@ def _convention(measure: str, std: Standard, convert_bpd: bool) -> tuple[str, bo
         note = f"{measure.upper()}: {theirs} in both fetalseg and {std.title}."
         return (f"{note} {source}" if source else note), False
     if convert_bpd:
-        return (
+        note = (
             f"BPD: fetalseg measures {OUTER_OUTER}, {std.title} {theirs}; converted with "
-            "Wong et al. 2018 (BPDoi = -0.403458 + 0.9714153 x BPDoo) before comparison.",
-            True,
+            "Wong et al. 2018 (BPDoi = -0.403458 + 0.9714153 x BPDoo) before comparison."
         )
-    return (
-        f"BPD: fetalseg measures {OUTER_OUTER}, {std.title} {theirs}; NOT converted, so the "
-        "centile is biased high (outer-to-outer exceeds outer-to-inner by about 1-3 mm).",
-        False,
-    )
+    else:
+        note = (
+            f"BPD: fetalseg measures {OUTER_OUTER}, {std.title} {theirs}; NOT converted, so the "
+            "centile is biased high (outer-to-outer exceeds outer-to-inner by about 1-3 mm)."
+        )
+    return (f"{note} {source}" if source else note), convert_bpd
 
 
 def _who_centile(measure: str, value: float, ga: float) -> float | None:
@@ -327,7 +335,14 @@ def assess(
         raise InputError(f"{m.upper()} {value_mm!r} mm: must be positive")
     ga = _finite(ga_weeks, "gestational age (weeks)")
 
-    def result(status: Status, msg: str, note: str = "", z=None, c=None, cmp=None):
+    def result(
+        status: Status,
+        msg: str,
+        note: str = "",
+        z: float | None = None,
+        c: float | None = None,
+        cmp: float | None = None,
+    ) -> CentileResult:
         return CentileResult(m, value, ga, std.name, z, c, status, msg, note, cmp)
 
     if m not in std.conventions:
