@@ -9,8 +9,8 @@ Model
     Quantile regression of ``log(y)`` on GA: for each quantile ``p``,
     ``log(y_p) = b0 + b1 GA + b2 GA^2 + b3 GA^3 + b4 GA^4`` (``b4 = 0`` for HC and BPD), GA in
     exact weeks, y in mm, valid 14-40 weeks. The coefficients are the published ones as
-    distributed in ``simpar1471/whoFetalStandards`` (``data-raw/coeffs/coefficientsGlobalV3.csv``,
-    used by the ``gigs`` R package). The WHO charts have no OFD.
+    distributed in the R package ``simpar1471/whoFetalStandards``
+    (``data-raw/coeffs/coefficientsGlobalV3.csv``). The WHO charts have no OFD.
 
 Centile of a value
     Between the tabulated quantiles (1, 2.5, 5, 10, 25, 50, 75, 90, 95, 97.5, 99 %) the centile
