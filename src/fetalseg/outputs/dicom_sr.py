@@ -22,18 +22,19 @@ Comprehensive SR (which allows the spatial coordinates of the fitted ellipse):
           CONTAINS NUM (11984-2, ...) mm, Derivation = Median            clips: over the frames
           CONTAINS NUM (18185-9, LN, "Gestational Age") d                HC group only
             INFERRED FROM CODE (121420, DCM, "Equation") = the GA equation
-            HAS PROPERTIES   NUM (121417, DCM, "2 Sigma deviation of population") d
+            HAS PROPERTIES   NUM (121417, DCM, "2 Sigma deviation of population") d: the
+                             estimate's +- days (a 95 % band, i.e. 1.96 or 2 SD)
           CONTAINS NUM (125012, DCM, "Growth Percentile Rank") %         known GA only
             INFERRED FROM CODE (121424, DCM, "Table of Values") = the growth standard
           CONTAINS NUM (125013, DCM, "Growth Z-score") 1                 known GA only
             INFERRED FROM CODE (121424, DCM, "Table of Values") = the growth standard
 
 Measures: LOINC 11984-2 (HC), 11820-8 (BPD), 11851-3 (OFD) of DICOM CID 12005 "Fetal Biometry
-Measurement"; units UCUM ``mm``. GA equations and growth tables use DICOM's codes where DICOM has
-one (CID 12013 "Gestational Age Equation/Table", e.g. 11932-1 "HC, Hadlock 1984"; CID 12015
-"Fetal Growth Equation/Table", e.g. 33173-6 "HC by GA, Hadlock 1984"); INTERGROWTH-21st has
-none in those groups, so it gets a private code (coding scheme ``99FETALSEG``, declared in the
-Coding Scheme Identification Sequence) whose meaning names the publication. The report is
+Measurement"; units UCUM ``mm``. The GA equation is DICOM's code where DICOM has one (CID 12013
+"Gestational Age Equation/Table": 11932-1 "HC, Hadlock 1984"); INTERGROWTH-21st's dating and
+the INTERGROWTH-21st and WHO 2017 growth charts are in neither CID 12013 nor CID 12015 "Fetal
+Growth Equation/Table", so they get private codes (coding scheme ``99FETALSEG``, declared in the
+Coding Scheme Identification Sequence) whose meanings name the publications. The report is
 marked PRELIMINARY and UNVERIFIED: an automatic measurement, for a clinician to confirm.
 """
 
@@ -82,33 +83,37 @@ def measure_code(measure: str) -> Code:
     }[measure]
 
 
-def _is_hadlock(standard: str) -> bool:
-    return "hadlock" in standard.lower()
+#: GA-from-HC equations: DICOM CID 12013's code where it has one, else a private code.
+_EQUATIONS = {
+    "hadlock": ("11932-1", "LN", "HC, Hadlock 1984"),
+    "intergrowth21": ("IG21-GA-HC", PRIVATE_SCHEME, "HC, INTERGROWTH-21st, Papageorghiou 2016"),
+}
+#: Measure-by-GA growth standards: DICOM CID 12015 has none for these, so private codes.
+_GROWTH_TABLES = {
+    "intergrowth21": ("IG21", "INTERGROWTH-21st, Papageorghiou 2014"),
+    "who2017": ("WHO17", "WHO fetal growth charts, Kiserud 2017"),
+}
 
 
-def equation_code(standard: str, citation: str) -> Code:
-    """The GA-from-HC equation of ``standard``: DICOM CID 12013's code for Hadlock 1984
-    (11932-1, LN, "HC, Hadlock 1984"), else a private code whose meaning is ``citation``."""
-    if _is_hadlock(standard):
-        from pydicom.sr.codedict import codes
-
-        return codes.LN.HCHadlock1984
-    return _code(f"GA-HC-{standard}".upper()[:16], PRIVATE_SCHEME, f"HC, {citation}"[:64])
+def equation_code(ga_standard: str) -> Code:
+    """The GA-from-HC equation of ``ga_standard`` (a :data:`fetalseg.standards.STANDARDS`
+    name with a dating formula): (11932-1, LN, "HC, Hadlock 1984") from DICOM CID 12013, or a
+    private code for INTERGROWTH-21st (not in CID 12013)."""
+    return _code(*_EQUATIONS[ga_standard])
 
 
-def growth_table_code(standard: str, measure: str, citation: str) -> Code:
-    """The ``measure``-by-GA growth standard: DICOM CID 12015's code where it has one
-    (Hadlock 1984: HC 33173-6, BPD 33198-3), else a private code naming ``citation``."""
-    hadlock = {
-        "hc": ("33173-6", "HC by GA, Hadlock 1984"),
-        "bpd": ("33198-3", "BPD by GA, Hadlock 1984"),
-    }
-    if _is_hadlock(standard) and measure in hadlock:
-        return _code(*hadlock[measure][:1], "LN", hadlock[measure][1])
+def growth_table_code(standard: str, measure: str) -> Code:
+    """The ``measure``-by-GA chart of ``standard`` as a private code naming the publication
+    (DICOM CID 12015 lists Hadlock, Chitty, Merz... but neither INTERGROWTH-21st nor WHO
+    2017)."""
+    prefix, title = _GROWTH_TABLES[standard]
     name = MEASURE_NAMES[measure]
-    return _code(
-        f"{measure}-{standard}".upper()[:16], PRIVATE_SCHEME, f"{name} by GA, {citation}"[:64]
-    )
+    return _code(f"{prefix}-{name}-GA", PRIVATE_SCHEME, f"{name} by GA, {title}")
+
+
+def _r(value: float, digits: int) -> float:
+    """Rounded for the report: DICOM's DS holds 16 characters, and float noise says nothing."""
+    return round(float(value), digits)
 
 
 def _num(name: Code, value: float, unit: Code, relationship: str = "CONTAINS"):
@@ -170,7 +175,7 @@ def _measurement_item(exam: Exam, measure: str, source: SourceImage):
     method = _code(method_value, PRIVATE_SCHEME, method_meaning)
     return hd.sr.Measurement(
         name=measure_code(measure),
-        value=measure_value(frame.measurement, measure),  # type: ignore[arg-type]
+        value=_r(measure_value(frame.measurement, measure), 2),  # type: ignore[arg-type]
         unit=codes.UCUM.Millimeter,
         method=method,
         algorithm_id=hd.sr.AlgorithmIdentification(name=frame.model_name[:64], version=__version__),
@@ -185,7 +190,7 @@ def _biometry_group(exam: Exam, measure: str, source: SourceImage, assessment: A
     _append(group, *_measurement_item(exam, measure, source))
     spread = exam.spread(measure)
     if exam.is_clip and spread is not None:
-        median = _num(measure_code(measure), spread.median, codes.UCUM.Millimeter)
+        median = _num(measure_code(measure), _r(spread.median, 2), codes.UCUM.Millimeter)
         derivation = _code("373099004", "SCT", "Median")
         import highdicom as hd
 
@@ -200,10 +205,10 @@ def _biometry_group(exam: Exam, measure: str, source: SourceImage, assessment: A
     if measure == "hc" and ga is not None and ga.weeks is not None:
         import highdicom as hd
 
-        item = _num(codes.LN.GestationalAge, ga.weeks * 7.0, _code("d", "UCUM", "days"))
+        item = _num(codes.LN.GestationalAge, _r(ga.weeks * 7.0, 1), _code("d", "UCUM", "days"))
         equation = hd.sr.CodeContentItem(
             name=codes.DCM.Equation,
-            value=equation_code(exam.standard, ga.standard),
+            value=equation_code(ga.standard),
             relationship_type="INFERRED FROM",
         )
         _append(item, equation)
@@ -212,20 +217,20 @@ def _biometry_group(exam: Exam, measure: str, source: SourceImage, assessment: A
                 item,
                 _num(
                     _code("121417", "DCM", "2 Sigma deviation of population"),
-                    ga.plus_minus_days,
+                    _r(ga.plus_minus_days, 1),
                     _code("d", "UCUM", "days"),
                     "HAS PROPERTIES",
                 ),
             )
         _append(group, item)
-    result = assessment.centiles.get(measure)
-    if result is not None and result.centile is not None:
+    result = assessment.centile(measure)
+    if result is not None:
         import highdicom as hd
 
-        table = growth_table_code(exam.standard, measure, result.standard)
+        table = growth_table_code(result.standard, measure)
         for name, value, unit in (
-            (codes.DCM.GrowthPercentileRank, result.centile, codes.UCUM.Percent),
-            (codes.DCM.GrowthZScore, result.z, _code("1", "UCUM", "no units")),
+            (codes.DCM.GrowthPercentileRank, _r(result.centile, 1), codes.UCUM.Percent),
+            (codes.DCM.GrowthZScore, _r(result.z, 2), _code("1", "UCUM", "no units")),
         ):
             if value is None:
                 continue
@@ -249,7 +254,7 @@ def _known_ga_summary(exam: Exam):
     summary = _container(codes.DCM.Summary, "5002")
     fetus = _container(codes.DCM.FetusSummary, "5003")
     name = codes.LN.GestationalAgeByLMP if known.from_lmp else codes.LN.GestationalAge
-    _append(fetus, _num(name, known.weeks * 7.0, _code("d", "UCUM", "days")))
+    _append(fetus, _num(name, _r(known.weeks * 7.0, 1), _code("d", "UCUM", "days")))
     comment = hd.sr.TextContentItem(
         name=codes.DCM.Comment, value=f"Known GA: {known.how}"[:1024], relationship_type="CONTAINS"
     )

@@ -100,12 +100,15 @@ class Exam:
 
     ``frame_measurements[i]`` is frame ``i``'s measurement (``None``: no pixel size);
     ``selected_index`` indexes it. ``known_ga``: the GA before the scan, for centiles;
-    ``standard``: the growth standard's name in :mod:`fetalseg.standards`.
+    ``standard``: the growth standard's name in :mod:`fetalseg.standards` (centiles);
+    ``ga_standard``: the one GA is estimated by (``None``: ``standard`` where it has a dating
+    formula, else the default one, see :func:`fetalseg.outputs.clinical.dating_standard`).
     """
 
     selected: ExamFrame
     standard: str
     known_ga: KnownGA | None = None
+    ga_standard: str | None = None
     frame_measurements: list[Measurement | None] = field(default_factory=list)
     selected_index: int = 0
 
@@ -113,9 +116,8 @@ class Exam:
         if not self.frame_measurements:
             self.frame_measurements = [self.selected.measurement]
         if not 0 <= self.selected_index < len(self.frame_measurements):
-            raise ValueError(
-                f"selected_index {self.selected_index} outside {len(self.frame_measurements)} frames"
-            )
+            n = len(self.frame_measurements)
+            raise ValueError(f"selected_index {self.selected_index} outside {n} frames")
 
     @property
     def is_clip(self) -> bool:

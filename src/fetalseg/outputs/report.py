@@ -20,10 +20,11 @@ import numpy as np
 
 from fetalseg import __version__
 from fetalseg.errors import InputError
-from fetalseg.outputs.clinical import Assessment, assess_exam
+from fetalseg.outputs.clinical import Assessment, assess_exam, dating_standard
 from fetalseg.outputs.exam import MEASURE_NAMES, MEASURES, Exam, measure_value
+from fetalseg.standards import format_ga, get_standard
 
-__all__ = ["CENTILES", "format_ga", "render_report", "write_report"]
+__all__ = ["CENTILES", "render_report", "write_report"]
 
 #: Centile curves drawn on each growth chart.
 CENTILES = (3, 10, 50, 90, 97)
@@ -94,12 +95,6 @@ def _png_data_uri(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode("ascii")
 
 
-def format_ga(weeks: float) -> str:
-    """Gestational age as obstetricians write it: ``20w3d`` (days rounded to the nearest)."""
-    days = round(weeks * 7.0)
-    return f"{days // 7}w{days % 7}d"
-
-
 def _pixel_size_text(size: float | tuple[float, float] | None, source: str | None) -> str:
     if size is None:
         return "unknown: no measurement in mm"
@@ -121,43 +116,46 @@ def _overlay(exam: Exam) -> np.ndarray:
 def _chart_png(exam: Exam, measure: str, value: float, ga_weeks: float, result: Any) -> str | None:
     """The growth chart of ``measure`` by ``exam.standard``: the :data:`CENTILES` curves over
     the standard's GA range and the measurement as a point at the known GA; ``None`` when the
-    standard has no curves for the measure."""
+    standard has no chart for the measure."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from fetalseg import standards
-    from fetalseg.errors import InputError as _InputError
 
-    try:
-        curves = standards.centile_curves(measure, exam.standard, centiles=CENTILES)
-    except (_InputError, ValueError, KeyError):
+    std = get_standard(exam.standard)
+    if measure not in std.measures or std.ga_range_weeks is None:
         return None
-    ga_grid = np.asarray(curves.pop("ga_weeks")) if "ga_weeks" in curves else None
+    grid = np.linspace(*std.ga_range_weeks, 105)
+    curves = standards.centile_curves(measure, std.name, CENTILES, ga_weeks=grid)
     fig, ax = plt.subplots(figsize=(3.6, 3.0), dpi=150)
     try:
-        styles = {50: ("-", 1.6), 10: ("--", 1.0), 90: ("--", 1.0), 3: (":", 1.0), 97: (":", 1.0)}
+        styles = {50: ("-", 1.6), 10: ("--", 1.0), 90: ("--", 1.0), 3: (":", 1.1), 97: (":", 1.1)}
         for c in CENTILES:
-            ys = np.asarray(curves[c] if c in curves else curves[float(c)])
-            xs = ga_grid if ga_grid is not None else _default_grid(exam, measure, len(ys))
-            ls, lw = styles.get(c, ("-", 1.0))
-            ax.plot(xs, ys, ls, lw=lw, color="#4a5a6a")
+            ys = curves[float(c)]
+            ls, lw = styles[c]
+            ax.plot(grid, ys, ls, lw=lw, color="#4a5a6a")
             ax.annotate(
-                f"{c}",
-                (xs[-1], ys[-1]),
-                fontsize=6,
+                _ordinal(c),
+                (grid[-1], ys[-1]),
+                fontsize=5.5,
                 color="#4a5a6a",
                 xytext=(2, -2),
                 textcoords="offset points",
             )
         colour = "#c0392b" if result is not None and _outside(result) else "#0b5cad"
-        ax.plot([ga_weeks], [value], "o", ms=6, color=colour, zorder=5)
+        inside = std.ga_range_weeks[0] <= ga_weeks <= std.ga_range_weeks[1]
+        if inside:
+            ax.plot([ga_weeks], [value], "o", ms=6, color=colour, zorder=5)
+        ax.set_xlim(grid[0], grid[-1] + 2.5)
         ax.set_xlabel("gestational age (weeks)", fontsize=7)
         ax.set_ylabel(f"{MEASURE_NAMES[measure]} (mm)", fontsize=7)
-        title = f"{MEASURE_NAMES[measure]}"
+        title = MEASURE_NAMES[measure]
         if result is not None and result.centile is not None:
-            title += f": {result.centile:.0f}th centile"
+            title += f": {_ordinal(round(result.centile))} centile"
+        elif not inside:
+            title += ": GA outside the chart"
         ax.set_title(title, fontsize=8)
         ax.tick_params(labelsize=6)
         ax.grid(alpha=0.25, lw=0.5)
@@ -169,11 +167,10 @@ def _chart_png(exam: Exam, measure: str, value: float, ga_weeks: float, result: 
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _default_grid(exam: Exam, measure: str, n: int) -> np.ndarray:
-    from fetalseg import standards
-
-    lo, hi = standards.ga_range(measure, exam.standard)
-    return np.linspace(lo, hi, n)
+def _ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, ... 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _outside(result: Any) -> bool:
@@ -187,11 +184,13 @@ def _measure_rows(exam: Exam, assessment: Assessment) -> str:
         value = measure_value(m, measure)
         result = assessment.centiles.get(measure)
         centile = z = ""
-        if result is not None:
-            centile = "" if result.centile is None else f"{result.centile:.1f}"
-            z = "" if result.z is None else f"{result.z:+.2f}"
-        elif measure in assessment.problems:
-            centile = f'<span class="note">{_esc(assessment.problems[measure])}</span>'
+        if result is not None and result.centile is not None:
+            centile = f"{result.centile:.1f}"
+            z = f"{result.z:+.2f}"
+        elif result is not None:
+            centile = f'<span class="note">{_esc(result.message)}</span>'
+        elif value is not None and exam.known_ga is None:
+            centile = '<span class="note">no known GA</span>'
         shown = "-" if value is None else f"{value:.1f}"
         cls = ' class="status-warn"' if result is not None and _outside(result) else ""
         rows.append(
@@ -206,10 +205,7 @@ def _measure_rows(exam: Exam, assessment: Assessment) -> str:
 
 
 def _notes(assessment: Assessment) -> str:
-    notes = sorted(
-        {n for r in assessment.centiles.values() if (n := getattr(r, "convention_note", "") or "")}
-        | {m for r in assessment.centiles.values() if (m := getattr(r, "message", "") or "")}
-    )
+    notes = sorted({r.convention_note for r in assessment.centiles.values() if r.convention_note})
     return "".join(f"<p class='note'>{_esc(n)}</p>" for n in notes)
 
 
@@ -219,8 +215,9 @@ def _ga_section(exam: Exam, assessment: Assessment) -> str:
     if ga is not None and ga.weeks is not None:
         pm = "" if ga.plus_minus_days is None else f" &plusmn; {ga.plus_minus_days:.0f} days"
         parts.append(
-            f"<div><div class='sub'>GA estimated from HC</div><div class='big'>"
-            f"{format_ga(ga.weeks)}{pm}</div><div class='note'>{_esc(ga.standard)}</div></div>"
+            f"<div><div class='sub'>GA estimated from HC ({_esc(get_standard(ga.standard).title)})"
+            f"</div><div class='big'>{format_ga(ga.weeks)}{pm}</div><div class='note'>"
+            f"{_esc(ga.citation)}.<br>&plusmn;: {_esc(ga.uncertainty_note)}</div></div>"
         )
     elif ga is not None:
         parts.append(
@@ -378,7 +375,7 @@ def render_report(
   {_ga_section(exam, assessment)}
 </section>
 <section>
-  <h2>Growth charts ({_esc(exam.standard)})</h2>
+  <h2>Growth charts ({_esc(get_standard(exam.standard).title)})</h2>
   {_charts_section(exam, assessment)}
 </section>
 {_clip_section(exam)}
@@ -388,7 +385,8 @@ def render_report(
     <dt>pixel size</dt><dd>{_esc(_pixel_size_text(f.pixel_size_mm, f.pixel_size_source))}</dd>
     <dt>model</dt><dd>{_esc(f.model_name)}</dd>
     <dt>software</dt><dd>fetalseg {_esc(__version__)}</dd>
-    <dt>growth standard</dt><dd>{_esc(exam.standard)}</dd>
+    <dt>growth standard</dt><dd>{_esc(_standard_text(exam.standard))}</dd>
+    <dt>GA from HC by</dt><dd>{_esc(_standard_text(dating_standard(exam)))}</dd>
     <dt>cephalic index</dt><dd>{_cephalic(assessment)}</dd>
   </dl>
 </section>
@@ -403,10 +401,15 @@ For research; not a medical device.</footer>
     )
 
 
+def _standard_text(name: str) -> str:
+    std = get_standard(name)
+    return f"{std.title}: {std.citation}. Population: {std.population}."
+
+
 def _cephalic(assessment: Assessment) -> str:
     if assessment.cephalic_index is None:
         return "-"
-    return f"{assessment.cephalic_index:.1f} % (BPD / OFD x 100)"
+    return _esc(assessment.cephalic_index.message)
 
 
 def write_report(path: str | Path, exam: Exam, overwrite: bool = False, **kwargs: Any) -> Path:
