@@ -1,0 +1,72 @@
+"""The clinical reading of an exam, from :mod:`fetalseg.standards`: GA estimated from HC, the
+centile and z-score of each measure at the known GA, the cephalic index.
+
+The report and the Structured Report both show this one :class:`Assessment`, so they never
+disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fetalseg.outputs.exam import MEASURES, Exam, measure_value
+
+__all__ = ["Assessment", "assess_exam", "dating_standard"]
+
+
+@dataclass
+class Assessment:
+    """``ga_estimate``: :class:`fetalseg.standards.GAEstimate` from the selected frame's HC
+    (``None`` without a head in mm); ``centiles``: measure -> :class:`CentileResult` at the
+    known GA, whatever its status (empty without a known GA); ``cephalic_index``:
+    :class:`CephalicIndexResult` (BPD / OFD x 100, %), ``None`` without a head."""
+
+    ga_estimate: Any | None = None
+    centiles: dict[str, Any] = field(default_factory=dict)
+    cephalic_index: Any | None = None
+
+    def centile(self, measure: str) -> Any | None:
+        """``measure``'s result when it has a centile (status ok), else ``None``."""
+        r = self.centiles.get(measure)
+        return r if r is not None and r.centile is not None else None
+
+
+def dating_standard(exam: Exam) -> str:
+    """The standard GA is estimated by: the exam's own when it has a GA-from-HC formula,
+    else :data:`fetalseg.standards.DEFAULT_GA_STANDARD` (WHO 2017 has none)."""
+    from fetalseg import standards
+
+    if exam.ga_standard is not None:
+        return exam.ga_standard
+    std = standards.get_standard(exam.standard)
+    return std.name if std.dating else standards.DEFAULT_GA_STANDARD
+
+
+def assess_exam(exam: Exam) -> Assessment:
+    """Assess the selected frame of ``exam``: GA by :func:`dating_standard`, centiles by
+    ``exam.standard`` at the known GA.
+
+    A standard that does not chart a measure, or a GA outside its range, gives a result with
+    that status and no centile; it never stops the report.
+    """
+    from fetalseg import standards
+
+    out = Assessment()
+    m = exam.selected.measurement
+    hc = measure_value(m, "hc")
+    if hc is None:
+        return out
+    out.ga_estimate = standards.estimate_ga(hc, dating_standard(exam))
+    bpd, ofd = measure_value(m, "bpd"), measure_value(m, "ofd")
+    if bpd is not None and ofd is not None:
+        out.cephalic_index = standards.cephalic_index(bpd, ofd)
+    if exam.known_ga is None:
+        return out
+    for measure in MEASURES:
+        value = measure_value(m, measure)
+        if value is not None:
+            out.centiles[measure] = standards.assess(
+                measure, value, exam.known_ga.weeks, exam.standard
+            )
+    return out

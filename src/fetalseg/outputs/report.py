@@ -1,0 +1,426 @@
+"""One self-contained HTML report of an exam: the frame and its overlay, HC / BPD / OFD in mm,
+the GA estimated from HC with its uncertainty, each measure's centile on its growth chart when
+the GA is known, and for a clip the spread over its frames.
+
+Self-contained: images and charts are inline PNG (base64), the style sheet is inline; the file
+fetches nothing, so it opens offline, can be mailed or archived, and prints (A4, print CSS).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import html
+import io
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from fetalseg import __version__
+from fetalseg.errors import InputError
+from fetalseg.outputs.clinical import Assessment, assess_exam, dating_standard
+from fetalseg.outputs.exam import MEASURE_NAMES, MEASURES, Exam, measure_value
+from fetalseg.standards import format_ga, get_standard
+
+__all__ = ["CENTILES", "render_report", "write_report"]
+
+#: Centile curves drawn on each growth chart.
+CENTILES = (3, 10, 50, 90, 97)
+
+#: How each measure is taken from the fitted ellipse (said in the report).
+CONVENTIONS = {
+    "hc": "perimeter of the ellipse fitted to the outer edge of the skull (Ramanujan)",
+    "bpd": "outer-to-outer: the minor axis of the fitted ellipse",
+    "ofd": "outer-to-outer: the major axis of the fitted ellipse",
+}
+
+_CSS = """
+:root { --ink: #1b1f24; --muted: #5b6470; --line: #d0d5dc; --accent: #0b5cad; --warn: #a3470a; }
+* { box-sizing: border-box; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif;
+  color: var(--ink); margin: 0; background: #f3f5f8; }
+main { max-width: 1100px; margin: 0 auto; padding: 24px 28px 40px; background: #fff; }
+header { border-bottom: 2px solid var(--accent); padding-bottom: 10px; margin-bottom: 16px; }
+h1 { font-size: 22px; margin: 0 0 4px; }
+h2 { font-size: 16px; margin: 22px 0 8px; color: var(--accent);
+  border-bottom: 1px solid var(--line); padding-bottom: 3px; }
+.sub { color: var(--muted); font-size: 13px; }
+.banner { background: #fff4e5; border: 1px solid #f0c58e; color: var(--warn); padding: 6px 10px;
+  border-radius: 4px; margin: 10px 0; font-size: 13px; }
+.figures { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; }
+figure { margin: 0; }
+figure img { width: 100%; height: auto; border: 1px solid var(--line); background: #000; }
+figcaption { color: var(--muted); font-size: 12px; margin-top: 3px; }
+table { border-collapse: collapse; width: 100%; margin: 4px 0 8px; }
+th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line);
+  vertical-align: top; }
+th { background: #f0f3f7; font-weight: 600; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.big { font-size: 20px; font-weight: 600; }
+.ga { display: flex; gap: 28px; flex-wrap: wrap; align-items: baseline; }
+.charts { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }
+.charts img { width: 100%; height: auto; }
+.note { color: var(--muted); font-size: 12px; }
+.status-ok { color: #17702e; font-weight: 600; }
+.status-warn { color: var(--warn); font-weight: 600; }
+dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 0; }
+dl.meta dt { color: var(--muted); }
+dl.meta dd { margin: 0; }
+footer { margin-top: 24px; color: var(--muted); font-size: 12px;
+  border-top: 1px solid var(--line); padding-top: 8px; }
+@media (max-width: 800px) { .figures, .charts { grid-template-columns: 1fr; } }
+@media print {
+  @page { size: A4; margin: 12mm; }
+  body { background: #fff; font-size: 11pt; }
+  main { max-width: none; padding: 0; }
+  h2 { break-after: avoid; }
+  section, figure, table, .charts img { break-inside: avoid; }
+  .figures { grid-template-columns: 1fr 1fr; }
+  .charts { grid-template-columns: repeat(3, 1fr); }
+}
+"""
+
+
+def _esc(x: object) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _png_data_uri(image: np.ndarray) -> str:
+    """``(H, W)`` gray or ``(H, W, 3)`` BGR uint8 -> ``data:image/png;base64,...``."""
+    ok, buf = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError("PNG encoding failed")
+    return "data:image/png;base64," + base64.b64encode(buf.tobytes()).decode("ascii")
+
+
+def _pixel_size_text(size: float | tuple[float, float] | None, source: str | None) -> str:
+    if size is None:
+        return "unknown: no measurement in mm"
+    if isinstance(size, tuple):
+        shown = f"{size[0]:.6g} x {size[1]:.6g} mm/px (x, y)"
+    else:
+        shown = f"{size:.6g} mm/px"
+    return f"{shown}, from {source or 'the caller'}"
+
+
+def _overlay(exam: Exam) -> np.ndarray:
+    from fetalseg.inference.overlay import draw_overlay
+
+    f = exam.selected
+    ellipse = f.measurement.ellipse_px if f.measurement is not None else None
+    return draw_overlay(f.image, f.mask, ellipse, [])
+
+
+def _chart_png(exam: Exam, measure: str, value: float, ga_weeks: float, result: Any) -> str | None:
+    """The growth chart of ``measure`` by ``exam.standard``: the :data:`CENTILES` curves over
+    the standard's GA range and the measurement as a point at the known GA; ``None`` when the
+    standard has no chart for the measure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from fetalseg import standards
+
+    std = get_standard(exam.standard)
+    if measure not in std.measures or std.ga_range_weeks is None:
+        return None
+    grid = np.linspace(*std.ga_range_weeks, 105)
+    curves = standards.centile_curves(measure, std.name, CENTILES, ga_weeks=grid)
+    fig, ax = plt.subplots(figsize=(3.6, 3.0), dpi=150)
+    try:
+        styles = {50: ("-", 1.6), 10: ("--", 1.0), 90: ("--", 1.0), 3: (":", 1.1), 97: (":", 1.1)}
+        for c in CENTILES:
+            ys = curves[float(c)]
+            ls, lw = styles[c]
+            ax.plot(grid, ys, ls, lw=lw, color="#4a5a6a")
+            ax.annotate(
+                _ordinal(c),
+                (grid[-1], ys[-1]),
+                fontsize=5.5,
+                color="#4a5a6a",
+                xytext=(2, -2),
+                textcoords="offset points",
+            )
+        colour = "#c0392b" if result is not None and _outside(result) else "#0b5cad"
+        inside = std.ga_range_weeks[0] <= ga_weeks <= std.ga_range_weeks[1]
+        if inside:
+            ax.plot([ga_weeks], [value], "o", ms=6, color=colour, zorder=5)
+        ax.set_xlim(grid[0], grid[-1] + 2.5)
+        ax.set_xlabel("gestational age (weeks)", fontsize=7)
+        ax.set_ylabel(f"{MEASURE_NAMES[measure]} (mm)", fontsize=7)
+        title = MEASURE_NAMES[measure]
+        if result is not None and result.centile is not None:
+            title += f": {_ordinal(round(result.centile))} centile"
+        elif not inside:
+            title += ": GA outside the chart"
+        ax.set_title(title, fontsize=8)
+        ax.tick_params(labelsize=6)
+        ax.grid(alpha=0.25, lw=0.5)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+    finally:
+        plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, ... 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _outside(result: Any) -> bool:
+    return result.centile is not None and not 3.0 <= result.centile <= 97.0
+
+
+def _measure_rows(exam: Exam, assessment: Assessment) -> str:
+    m = exam.selected.measurement
+    rows = []
+    for measure in MEASURES:
+        value = measure_value(m, measure)
+        result = assessment.centiles.get(measure)
+        centile = z = ""
+        if result is not None and result.centile is not None:
+            centile = f"{result.centile:.1f}"
+            z = f"{result.z:+.2f}"
+        elif result is not None:
+            centile = f'<span class="note">{_esc(result.message)}</span>'
+        elif value is not None and exam.known_ga is None:
+            centile = '<span class="note">no known GA</span>'
+        shown = "-" if value is None else f"{value:.1f}"
+        cls = ' class="status-warn"' if result is not None and _outside(result) else ""
+        rows.append(
+            f"<tr><th>{MEASURE_NAMES[measure]}</th><td class='num big'>{shown} mm</td>"
+            f"<td class='num'{cls}>{centile}</td><td class='num'>{z}</td>"
+            f"<td class='note'>{_esc(CONVENTIONS[measure])}</td></tr>"
+        )
+    return (
+        "<table><thead><tr><th>measure</th><th>value</th><th>centile</th><th>z-score</th>"
+        "<th>how it is measured</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+    )
+
+
+def _notes(assessment: Assessment) -> str:
+    notes = sorted({r.convention_note for r in assessment.centiles.values() if r.convention_note})
+    return "".join(f"<p class='note'>{_esc(n)}</p>" for n in notes)
+
+
+def _ga_section(exam: Exam, assessment: Assessment) -> str:
+    parts = []
+    ga = assessment.ga_estimate
+    if ga is not None and ga.weeks is not None:
+        pm = "" if ga.plus_minus_days is None else f" &plusmn; {ga.plus_minus_days:.0f} days"
+        parts.append(
+            f"<div><div class='sub'>GA estimated from HC ({_esc(get_standard(ga.standard).title)})"
+            f"</div><div class='big'>{format_ga(ga.weeks)}{pm}</div><div class='note'>"
+            f"{_esc(ga.citation)}.<br>&plusmn;: {_esc(ga.uncertainty_note)}</div></div>"
+        )
+    elif ga is not None:
+        parts.append(
+            f"<div><div class='sub'>GA estimated from HC</div><div class='status-warn'>"
+            f"{_esc(ga.message)}</div></div>"
+        )
+    if exam.known_ga is not None:
+        parts.append(
+            f"<div><div class='sub'>GA known before the scan</div><div class='big'>"
+            f"{format_ga(exam.known_ga.weeks)}</div><div class='note'>"
+            f"{_esc(exam.known_ga.how)}</div></div>"
+        )
+    if not parts:
+        return "<p class='note'>No GA: no head was measured in mm.</p>"
+    return "<div class='ga'>" + "".join(parts) + "</div>"
+
+
+def _charts_section(exam: Exam, assessment: Assessment) -> str:
+    if exam.known_ga is None:
+        return (
+            "<p class='note'>No GA was given (<code>--ga</code>, or <code>--lmp</code> with "
+            "<code>--exam-date</code>): centiles need the GA known before the scan, not the "
+            "one estimated from the same HC.</p>"
+        )
+    m = exam.selected.measurement
+    imgs = []
+    for measure in MEASURES:
+        value = measure_value(m, measure)
+        if value is None:
+            continue
+        uri = _chart_png(
+            exam, measure, value, exam.known_ga.weeks, assessment.centiles.get(measure)
+        )
+        if uri is not None:
+            alt = f"{MEASURE_NAMES[measure]} growth chart, {exam.standard}"
+            imgs.append(f"<img src='{uri}' alt='{_esc(alt)}'>")
+    if not imgs:
+        return f"<p class='note'>{_esc(exam.standard)} has no growth curves for these measures.</p>"
+    return (
+        "<div class='charts'>"
+        + "".join(imgs)
+        + "</div><p class='note'>Curves: the "
+        + ", ".join(f"{c}th" if c not in (3,) else "3rd" for c in CENTILES)
+        + " centiles of "
+        + _esc(exam.standard)
+        + "; the point is this exam's value at the known GA.</p>"
+    )
+
+
+def _clip_section(exam: Exam) -> str:
+    if not exam.is_clip:
+        return ""
+    n = len(exam.frame_measurements)
+    rows = []
+    for measure in MEASURES:
+        s = exam.spread(measure)
+        if s is None:
+            rows.append(f"<tr><th>{MEASURE_NAMES[measure]}</th><td colspan=3>-</td></tr>")
+            continue
+        rows.append(
+            f"<tr><th>{MEASURE_NAMES[measure]}</th><td class='num'>{s.median:.1f} mm</td>"
+            f"<td class='num'>{s.sd:.2f} mm</td><td class='num'>{s.n}</td></tr>"
+        )
+    f = exam.selected
+    when = f" ({f.time_s:.2f} s)" if f.time_s is not None else ""
+    return (
+        f"<h2>Clip: {n} frames</h2><p>Reported frame: <b>{exam.selected_index + 1}</b> of {n}"
+        f"{when}, the frame whose HC is nearest the median HC of the frames measured.</p>"
+        "<table><thead><tr><th>measure</th><th>median</th><th>sd</th><th>frames with a head"
+        "</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>" + _clip_chart(exam)
+    )
+
+
+def _clip_chart(exam: Exam) -> str:
+    values = [measure_value(m, "hc") for m in exam.frame_measurements]
+    if sum(v is not None for v in values) < 2:
+        return ""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    xs = np.arange(1, len(values) + 1)
+    ys = np.array([np.nan if v is None else v for v in values])
+    fig, ax = plt.subplots(figsize=(7.0, 1.8), dpi=150)
+    try:
+        ax.plot(xs, ys, "-", lw=1, color="#4a5a6a")
+        ax.plot(xs, ys, ".", ms=3, color="#4a5a6a")
+        sel = exam.selected_index
+        ax.plot([xs[sel]], [ys[sel]], "o", ms=6, color="#0b5cad", zorder=5)
+        ax.set_xlabel("frame", fontsize=7)
+        ax.set_ylabel("HC (mm)", fontsize=7)
+        ax.tick_params(labelsize=6)
+        ax.grid(alpha=0.25, lw=0.5)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+    finally:
+        plt.close(fig)
+    uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return f"<img src='{uri}' alt='HC per frame' style='width:100%'>"
+
+
+def _status_text(exam: Exam) -> tuple[str, str]:
+    m = exam.selected.measurement
+    if m is None:
+        return "status-warn", "pixel size unknown: the head was segmented but not measured in mm"
+    cls = "status-ok" if m.status.value == "ok" else "status-warn"
+    return cls, f"{m.status.value}: {m.message}"
+
+
+def render_report(
+    exam: Exam, assessment: Assessment | None = None, title: str | None = None
+) -> str:
+    """The report of ``exam`` as one HTML document (a string; nothing is fetched when opened).
+
+    ``assessment`` defaults to :func:`fetalseg.outputs.clinical.assess_exam` (GA, centiles).
+    """
+    if assessment is None:
+        assessment = assess_exam(exam)
+    f = exam.selected
+    cls, status = _status_text(exam)
+    generated = datetime.datetime.now().replace(microsecond=0).isoformat(sep=" ")
+    frame_text = ""
+    if exam.is_clip:
+        frame_text = f", frame {exam.selected_index + 1} of {len(exam.frame_measurements)}"
+    title = title or "Fetal head biometry"
+    h, w = f.image.shape
+    body = f"""
+<header>
+  <h1>{_esc(title)}</h1>
+  <div class="sub">{_esc(f.source_name)}{frame_text} &middot; {w} x {h} px &middot;
+  report made {generated}</div>
+  <div class="banner">Automatic measurement by software, not verified by a clinician.
+  Check the contour on the image before using any number.</div>
+</header>
+<section>
+  <h2>Image</h2>
+  <div class="figures">
+    <figure><img src="{_png_data_uri(f.image)}" alt="frame"><figcaption>The frame as
+    measured.</figcaption></figure>
+    <figure><img src="{_png_data_uri(_overlay(exam))}" alt="overlay"><figcaption>Red: the
+    segmented head; green: the fitted ellipse (HC); cyan: its axes (BPD minor, OFD major).
+    </figcaption></figure>
+  </div>
+</section>
+<section>
+  <h2>Measurements</h2>
+  {_measure_rows(exam, assessment)}
+  <p>Status: <span class="{cls}">{_esc(status)}</span></p>
+  {_notes(assessment)}
+</section>
+<section>
+  <h2>Gestational age</h2>
+  {_ga_section(exam, assessment)}
+</section>
+<section>
+  <h2>Growth charts ({_esc(get_standard(exam.standard).title)})</h2>
+  {_charts_section(exam, assessment)}
+</section>
+{_clip_section(exam)}
+<section>
+  <h2>How this was measured</h2>
+  <dl class="meta">
+    <dt>pixel size</dt><dd>{_esc(_pixel_size_text(f.pixel_size_mm, f.pixel_size_source))}</dd>
+    <dt>model</dt><dd>{_esc(f.model_name)}</dd>
+    <dt>software</dt><dd>fetalseg {_esc(__version__)}</dd>
+    <dt>growth standard</dt><dd>{_esc(_standard_text(exam.standard))}</dd>
+    <dt>GA from HC by</dt><dd>{_esc(_standard_text(dating_standard(exam)))}</dd>
+    <dt>cephalic index</dt><dd>{_cephalic(assessment)}</dd>
+  </dl>
+</section>
+<footer>fetalseg {_esc(__version__)}: fetal head segmentation and biometry for 2D ultrasound.
+For research; not a medical device.</footer>
+"""
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{_esc(title)}: {_esc(f.source_name)}</title><style>{_CSS}</style></head>"
+        f"<body><main>{body}</main></body></html>\n"
+    )
+
+
+def _standard_text(name: str) -> str:
+    std = get_standard(name)
+    return f"{std.title}: {std.citation}. Population: {std.population}."
+
+
+def _cephalic(assessment: Assessment) -> str:
+    if assessment.cephalic_index is None:
+        return "-"
+    return _esc(assessment.cephalic_index.message)
+
+
+def write_report(path: str | Path, exam: Exam, overwrite: bool = False, **kwargs: Any) -> Path:
+    """Write :func:`render_report` to ``path``; an existing file is kept unless ``overwrite``
+    (:class:`InputError` naming it)."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise InputError(f"{path}: already exists; pass --overwrite to replace it")
+    text = render_report(exam, **kwargs)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
