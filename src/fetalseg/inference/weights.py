@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from fetalseg.errors import InputError
-from fetalseg.models import build_model
+from fetalseg.models import build_from_config
 
 SHIPPED_NAME = "bisenet_hc18.safetensors"
 SHIPPED_INT8_NAME = "bisenet_hc18_int8.onnx"
@@ -62,7 +62,10 @@ def inference_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def _build(config: dict[str, Any], state: dict[str, torch.Tensor], source: Path) -> nn.Module:
-    model = build_model(config["model"]["name"], in_channels=config["model"]["in_channels"])
+    try:
+        model = build_from_config(config["model"])  # pretrained weights: the file has them
+    except ValueError as e:
+        raise InputError(f"{source}: {e}") from None
     missing, unexpected = model.load_state_dict(
         {k: v.float() for k, v in state.items()}, strict=False
     )
