@@ -106,7 +106,9 @@ class ConvBNReLU6(nn.Sequential):
             layers.append(nn.ZeroPad2d(same_padding(kernel, stride)))
             padding = 0
         layers += [
-            nn.Conv2d(in_channels, out_channels, kernel, stride, padding, groups=groups, bias=False),
+            nn.Conv2d(
+                in_channels, out_channels, kernel, stride, padding, groups=groups, bias=False
+            ),
             nn.BatchNorm2d(out_channels, eps=BN_EPS),
         ]
         if act:
@@ -153,7 +155,9 @@ class EfficientNetLite(nn.Module):
     def __init__(self, variant: str = "efficientnet_lite0", in_channels: int = 1) -> None:
         super().__init__()
         if variant not in VARIANTS:
-            raise ValueError(f"unknown EfficientNet-Lite variant {variant!r}; valid: {list(VARIANTS)}")
+            raise ValueError(
+                f"unknown EfficientNet-Lite variant {variant!r}; valid: {list(VARIANTS)}"
+            )
         self.variant = variant
         width, depth = VARIANTS[variant]
         self.stem = ConvBNReLU6(in_channels, 32, 3, stride=2)  # stem not scaled (Lite)
