@@ -109,3 +109,17 @@ def test_every_new_option_is_a_config_key():
     cfg = load_config(None, [f"train.augment.{k}=0.25" for k in NEW])
     assert all(getattr(cfg.train.augment, k) == 0.25 for k in NEW)
     assert {f.name for f in dataclasses.fields(AugmentConfig)} >= set(NEW)
+
+
+def test_shift_transforms_are_fixed_and_each_changes_the_frame():
+    from fetalseg.data.augment import SHIFT_TRANSFORMS, apply_shift
+
+    img, _ = _frame()
+    for name in SHIFT_TRANSFORMS:
+        out = apply_shift(name, img, seed=3)
+        assert out.shape == img.shape and out.dtype == np.uint8
+        assert np.array_equal(out, apply_shift(name, img, seed=3))  # the same set every run
+        assert np.array_equal(out, img) == (name == "none")
+    assert (apply_shift("gain_low", img) <= img).all()
+    with pytest.raises(ValueError, match="unknown shift"):
+        apply_shift("fog", img)

@@ -185,3 +185,53 @@ def augment_pair(
     if cfg.sector and rng.random() < cfg.sector:
         image = np.where(random_sector(w, h, rng), image, 0).astype(np.uint8)
     return image, mask
+
+
+def _lut(image: np.ndarray, fn) -> np.ndarray:
+    v = np.arange(256) / 255.0
+    return cv2.LUT(image, np.clip(np.rint(255.0 * fn(v)), 0, 255).astype(np.uint8))
+
+
+def _shift_sector(image: np.ndarray) -> np.ndarray:
+    h, w = image.shape[:2]
+    # apex half a frame height above the top, 35 degrees each side, reaching the bottom corners'
+    # height: the frame's upper corners and lower sides go black
+    fan = sector_mask(w, h, apex_y=-0.5 * h, half_angle_deg=35.0, r_min=0.5 * h, r_max=1.5 * h)
+    return np.where(fan, image, 0).astype(np.uint8)
+
+
+#: The robustness set's fixed synthetic "other scanner" transforms, each applied alone to the
+#: original ``(H, W) uint8`` frame (HC18: 800x540, ~0.1-0.2 mm per pixel; strengths are in
+#: original pixels). Noise is seeded per image (``seed``), so the set is the same on every run.
+SHIFT_TRANSFORMS: dict[str, str] = {
+    "none": "the frame as it is",
+    "gain_low": "grey levels x 0.6 (lower gain)",
+    "gain_high": "grey levels x 1.4, clipped at 255 (higher gain)",
+    "gamma": "v -> 255 (v / 255)^1.5 (a darker display curve)",
+    "speckle": "multiplicative speckle, sd 0.3 per pixel",
+    "blur": "Gaussian blur, sigma 3 px",
+    "low_res": "down-sampled x3 (area) and back up (linear)",
+    "sector": "all but a 70-degree fan from an apex 0.5 H above the frame blacked out",
+}
+
+
+def apply_shift(name: str, image: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Apply the robustness transform ``name`` (a key of :data:`SHIFT_TRANSFORMS`) to a
+    ``(H, W) uint8`` frame; ``seed`` fixes the speckle."""
+    if name == "none":
+        return image
+    if name == "gain_low":
+        return _lut(image, lambda v: 0.6 * v)
+    if name == "gain_high":
+        return _lut(image, lambda v: 1.4 * v)
+    if name == "gamma":
+        return _lut(image, lambda v: v**1.5)
+    if name == "speckle":
+        return add_noise(image, 0.3, 0.0, np.random.default_rng(seed))
+    if name == "blur":
+        return gaussian_blur(image, 3.0)
+    if name == "low_res":
+        return simulate_low_resolution(image, 3.0)
+    if name == "sector":
+        return _shift_sector(image)
+    raise ValueError(f"unknown shift {name!r}; valid: {', '.join(SHIFT_TRANSFORMS)}")
