@@ -52,9 +52,8 @@ def main() -> None:
             "p95_ms": float(np.percentile(ms, 95)),
             "n": len(ms),
         }
-        print(
-            f"{path}: p50 {np.percentile(ms, 50):.2f} ms, p95 {np.percentile(ms, 95):.2f} ms, n {len(ms)}"
-        )
+        r = result["models"][str(path)]
+        print(f"{path}: p50 {r['p50_ms']:.2f} ms, p95 {r['p95_ms']:.2f} ms, n {r['n']}")
     if args.out:
         args.out.write_text(json.dumps(result, indent=1))
 
