@@ -162,3 +162,14 @@ def test_bad_context_and_pretrained_combinations():
         build_from_config({"name": "unet", "context": "efficientnet_lite0"})
     with pytest.raises(InputError, match=r"x\.pt"):
         _build({"model": {"name": "bisenet", "context": "vgg"}}, {}, Path("x.pt"))
+
+
+def test_profile_lists_the_efficientnet_context():
+    from fetalseg.models.profile import profile_models
+
+    rows = profile_models(("bisenet", "bisenet/efficientnet_lite0"), sizes=((128, 64),))
+    resnet, lite = rows
+    assert lite.model == "bisenet/efficientnet_lite0"
+    assert lite.params_m < 0.3 * resnet.params_m and lite.gmacs < 0.3 * resnet.gmacs
+    with pytest.raises(ValueError, match="unknown model"):
+        profile_models(("bisenet/vgg",))
