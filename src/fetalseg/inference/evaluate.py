@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,11 +53,18 @@ def evaluate_records(
     records: Sequence[Record],
     progress: bool = True,
     keep_examples: bool = True,
+    transform: Callable[[np.ndarray, int], np.ndarray] | None = None,
 ) -> Evaluation:
-    """Score ``predictor`` on labelled ``records`` (HC18 layout: annotation + pixel size + HC)."""
+    """Score ``predictor`` on labelled ``records`` (HC18 layout: annotation + pixel size + HC).
+
+    ``transform(image, index)``, if given, changes each ``(H, W) uint8`` frame (same size)
+    before prediction, the truth kept: e.g. the robustness set's
+    :func:`fetalseg.data.augment.apply_shift`."""
     rows, examples = [], {}
-    for rec in tqdm(records, desc="evaluate", disable=not progress):
+    for i, rec in enumerate(tqdm(records, desc="evaluate", disable=not progress)):
         image, truth = load_pair(rec)
+        if transform is not None:
+            image = transform(image, i)
         x, geom = predictor.preprocess(image)
         logits = predictor.logits(x)[0]
         pred = mask_on_original(logits, geom)

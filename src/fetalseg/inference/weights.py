@@ -18,7 +18,7 @@ from torch import nn
 
 from fetalseg.artifacts import ModelInfo, onnx_model_info, shipped_int8, shipped_weights
 from fetalseg.errors import InputError
-from fetalseg.models import build_model
+from fetalseg.models import build_from_config
 
 __all__ = [
     "LoadedModel",
@@ -49,7 +49,10 @@ def inference_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def _build(config: dict[str, Any], state: dict[str, torch.Tensor], source: Path) -> nn.Module:
-    model = build_model(config["model"]["name"], in_channels=config["model"]["in_channels"])
+    try:
+        model = build_from_config(config["model"])  # pretrained weights: the file has them
+    except ValueError as e:
+        raise InputError(f"{source}: {e}") from None
     missing, unexpected = model.load_state_dict(
         {k: v.float() for k, v in state.items()}, strict=False
     )

