@@ -14,9 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from fetalseg.inference.benchmark import _time, machine_info
-from fetalseg.inference.onnx_export import INPUT_NAME
-from fetalseg.inference.ov_runtime import OpenVinoSession
 from fetalseg.inference.weights import load_model
+from fetalseg.runtimes import open_runtime
 
 
 def main() -> None:
@@ -38,12 +37,12 @@ def main() -> None:
             .uniform(-1, 1, (1, loaded.in_channels, h, w))
             .astype(np.float32)
         )
-        sessions.append(OpenVinoSession(path, args.threads))
+        sessions.append(open_runtime("openvino", path, args.threads))
         feeds.append(x)
     times: list[list[float]] = [[], []]
     for _ in range(args.rounds):
         for i, (s, x) in enumerate(zip(sessions, feeds)):
-            times[i] += _time(lambda s=s, x=x: s.run(None, {INPUT_NAME: x}), 3, args.iterations)
+            times[i] += _time(lambda s=s, x=x: s.run(x), 3, args.iterations)
     result = {"machine": machine_info(args.threads), "models": {}}
     for path, t in zip(args.models, times):
         ms = np.asarray(t) * 1000

@@ -97,15 +97,15 @@ def _row_config(study: StudyConfig, row: StudyRow) -> RunConfig:
 
 
 def _latency_ms(onnx_path: Path, size: tuple[int, int], iterations: int) -> float:
-    from fetalseg.inference.onnx_export import ort_session
+    from fetalseg.runtimes import open_runtime
 
-    session = ort_session(onnx_path, threads=2)
+    runtime = open_runtime("onnxruntime", onnx_path, threads=2)
     x = np.zeros((1, 1, size[1], size[0]), np.float32)
     for _ in range(3):
-        session.run(["logits"], {"image": x})
+        runtime.run(x)
     t0 = time.perf_counter()
     for _ in range(iterations):
-        session.run(["logits"], {"image": x})
+        runtime.run(x)
     return (time.perf_counter() - t0) / iterations * 1000
 
 
