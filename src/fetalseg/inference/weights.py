@@ -62,10 +62,14 @@ def inference_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def _build(config: dict[str, Any], state: dict[str, torch.Tensor], source: Path) -> nn.Module:
-    model = build_model(config["model"]["name"], in_channels=config["model"]["in_channels"])
-    missing, unexpected = model.load_state_dict(
-        {k: v.float() for k, v in state.items()}, strict=False
-    )
+    try:
+        model = build_model(config["model"]["name"], in_channels=config["model"]["in_channels"])
+        missing, unexpected = model.load_state_dict(
+            {k: v.float() for k, v in state.items()}, strict=False
+        )
+    except (ValueError, RuntimeError) as e:  # unknown model name; tensors of the wrong shape
+        why = str(e).strip().splitlines()[0][:200]
+        raise InputError(f"{source}: weights do not fit the model ({why})") from None
     missing = [k for k in missing if not _training_only(k)]
     if missing or unexpected:
         raise InputError(
@@ -101,8 +105,16 @@ def load_model(path: str | Path | None = None) -> LoadedModel:
             raise InputError(f"{source}: not a readable safetensors file ({e})") from None
         if "config" not in meta:
             raise InputError(f"{source}: no fetalseg config in the file's metadata")
-        config = json.loads(meta["config"])
-        info = json.loads(meta.get("info", "{}"))
+        try:
+            config = json.loads(meta["config"])
+            info = json.loads(meta.get("info", "{}"))
+        except json.JSONDecodeError as e:
+            raise InputError(f"{source}: its metadata is not valid JSON ({e.msg})") from None
+        if not isinstance(info, dict):
+            info = {}
+        from fetalseg.training.checkpoint import check_model_config
+
+        check_model_config(config, source)
     else:
         from fetalseg.training.checkpoint import load_checkpoint
 
