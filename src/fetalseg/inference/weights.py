@@ -51,11 +51,12 @@ def inference_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 def _build(config: dict[str, Any], state: dict[str, torch.Tensor], source: Path) -> nn.Module:
     try:
         model = build_from_config(config["model"])  # pretrained weights: the file has them
-    except ValueError as e:
-        raise InputError(f"{source}: {e}") from None
-    missing, unexpected = model.load_state_dict(
-        {k: v.float() for k, v in state.items()}, strict=False
-    )
+        missing, unexpected = model.load_state_dict(
+            {k: v.float() for k, v in state.items()}, strict=False
+        )
+    except (ValueError, RuntimeError, KeyError, TypeError) as e:  # unknown model; wrong shapes
+        why = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        raise InputError(f"{source}: weights do not fit the model ({why})") from None
     missing = [k for k in missing if not _training_only(k)]
     if missing or unexpected:
         raise InputError(
@@ -86,8 +87,16 @@ def load_model(path: str | Path | None = None) -> LoadedModel:
             raise InputError(f"{source}: not a readable safetensors file ({e})") from None
         if "config" not in meta:
             raise InputError(f"{source}: no fetalseg config in the file's metadata")
-        config = json.loads(meta["config"])
-        info = json.loads(meta.get("info", "{}"))
+        try:
+            config = json.loads(meta["config"])
+            info = json.loads(meta.get("info", "{}"))
+        except json.JSONDecodeError as e:
+            raise InputError(f"{source}: its metadata is not valid JSON ({e.msg})") from None
+        if not isinstance(info, dict):
+            info = {}
+        from fetalseg.training.checkpoint import check_model_config
+
+        check_model_config(config, source)
     else:
         from fetalseg.training.checkpoint import load_checkpoint
 

@@ -1,8 +1,15 @@
-"""Checkpoints written atomically: a kill at any moment leaves the previous file intact."""
+"""Checkpoints written atomically: a kill at any moment leaves the previous file intact.
+
+Loading never runs code: ``torch.load(weights_only=True)`` unpickles only tensors, containers
+and plain values (what our checkpoints hold: state dicts, the config, epoch and scores, RNG
+states); a file holding any other object (a pickle payload) is refused, as is one whose
+``model`` or ``config`` is not what a fetalseg checkpoint holds.
+"""
 
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -33,9 +40,37 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise InputError(f"{path}: no such checkpoint")
     try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise InputError(
+            f"{path}: refused: the file holds objects other than tensors and plain values "
+            "(loading it could run code)"
+        ) from None
     except Exception as e:
         raise InputError(f"{path}: not a readable checkpoint ({type(e).__name__})") from None
     if not isinstance(ckpt, dict) or "model" not in ckpt or "config" not in ckpt:
         raise InputError(f"{path}: not a fetalseg checkpoint (no model/config)")
+    state = ckpt["model"]
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise InputError(f"{path}: not a fetalseg checkpoint (its model is not a state dict)")
+    check_model_config(ckpt["config"], path)
     return ckpt
+
+
+def check_model_config(config: object, source: str | Path) -> None:
+    """Refuse a model file whose stored config lacks what loading needs: ``model.name`` (str),
+    ``model.in_channels``, ``data.width`` and ``data.height`` (positive integers)."""
+    try:
+        model, data = config["model"], config["data"]  # type: ignore[index]
+        ok = isinstance(model["name"], str) and all(
+            type(v) is int and v > 0 for v in (model["in_channels"], data["width"], data["height"])
+        )
+    except (KeyError, TypeError):
+        ok = False
+    if not ok:
+        raise InputError(
+            f"{source}: not a fetalseg model: its config lacks model.name, model.in_channels, "
+            "data.width or data.height"
+        )

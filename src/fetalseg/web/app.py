@@ -27,6 +27,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
@@ -43,6 +44,7 @@ from fetalseg.data.dicom import MAX_FRAMES
 from fetalseg.data.io import MAX_PIXELS, MAX_SIDE
 from fetalseg.errors import InputError
 from fetalseg.inference.predictor import Predictor
+from fetalseg.web.guard import BODY_TIMEOUT_S, IDLE_TIMEOUT_S, RequestGuard
 from fetalseg.web.measure import Measurer
 from fetalseg.web.schemas import BatchResponse, ErrorResponse, Health, Info, MeasureResponse
 from fetalseg.web.uploads import decode_upload, safe_name
@@ -220,12 +222,18 @@ def create_app(
     max_batch_files: int = MAX_BATCH_FILES,
     max_frames: int = MAX_FRAMES,
     max_concurrent: int = 2,
+    allowed_hosts: Sequence[str] | None = None,
+    allowed_origins: Sequence[str] = (),
+    body_timeout_s: float = BODY_TIMEOUT_S,
+    idle_timeout_s: float = IDLE_TIMEOUT_S,
 ) -> FastAPI:
     """The app, around one shared ``predictor`` (default: the shipped model, auto backend).
 
     ``max_upload_bytes`` is per file; a batch request may carry up to
     ``min(max_batch_files, 4) * max_upload_bytes``. ``max_frames``: most frames in a clip.
     ``max_concurrent``: requests decoding and measuring at once (model calls are serialised).
+    ``allowed_hosts`` (``None``: any), ``allowed_origins``, ``body_timeout_s``,
+    ``idle_timeout_s``: see :class:`fetalseg.web.guard.RequestGuard`.
     """
     predictor = predictor if predictor is not None else Predictor()
     measurer = Measurer(predictor, max_concurrent)
@@ -249,6 +257,13 @@ def create_app(
             "/api/measure/batch": min(max_batch_files, 4) * max_upload_bytes + _FORM_OVERHEAD,
         },
         default_limit=_FORM_OVERHEAD,
+    )
+    app.add_middleware(  # outermost: refuses foreign hosts and origins before anything else
+        RequestGuard,
+        allowed_hosts=allowed_hosts,
+        allowed_origins=allowed_origins,
+        body_timeout_s=body_timeout_s,
+        idle_timeout_s=idle_timeout_s,
     )
 
     @app.exception_handler(InputError)
