@@ -114,7 +114,8 @@ def secondary_capture(frame: ExamFrame) -> Dataset:
         patient_orientation=("A", "F"),  # required by highdicom; emptied below (unknown)
     )
     sc.PatientOrientation = None
-    sc.Laterality = None  # Type 2C: unknown
+    if "Laterality" in sc:  # Type 2C: absent for an unpaired body part (a head)
+        del sc.Laterality
     sc.SeriesDescription = "fetalseg: the measured frame"
     sc.ImageComments = f"Secondary capture of {frame.source_name[:40]} (not a DICOM file)"
     return sc
@@ -183,7 +184,7 @@ def build_seg(frame: ExamFrame, source: SourceImage) -> Dataset:
         # none) only when it is a single-frame image: the SEG is made against the header as
         # one, then its references are pointed back at the clip and the frame segmented.
         sop_class = ds.SOPClassUID
-        ds = copy.copy(ds)
+        ds = copy.deepcopy(ds)  # a shallow copy shares the elements: the source would change
         ds.SOPClassUID = UltrasoundImageStorage
         for keyword in ("NumberOfFrames", "FrameIncrementPointer", "FrameTime"):
             if keyword in ds:

@@ -10,6 +10,7 @@ Comprehensive SR (which allows the spatial coordinates of the fitted ellipse):
     CONTAINER (125000, DCM, "OB-GYN Ultrasound Procedure Report")        TID 5000
       HAS CONCEPT MOD  Language of Content Item and Descendants          TID 1204
       HAS OBS CONTEXT  Observer Type = Device, Device Observer UID/Name   TID 1002/1004
+      CONTAINS TEXT    (121106, DCM, "Comment") = the quality verdict      when assessed
       CONTAINS CONTAINER (121111, DCM, "Summary")                        TID 5002, known GA only
         CONTAINS CONTAINER (125008, DCM, "Fetus Summary")                TID 5003
           CONTAINS NUM (11885-1, LN, "Gestational Age by LMP") | (18185-9, LN, "Gestational Age")
@@ -229,7 +230,8 @@ def _biometry_group(exam: Exam, measure: str, source: SourceImage, assessment: A
 
         table = growth_table_code(result.standard, measure)
         for name, value, unit in (
-            (codes.DCM.GrowthPercentileRank, _r(result.centile, 1), codes.UCUM.Percent),
+            # 4 decimals: a centile of 99.96 must not be stored as 100 (see format_centile)
+            (codes.DCM.GrowthPercentileRank, _r(result.centile, 4), codes.UCUM.Percent),
             (codes.DCM.GrowthZScore, _r(result.z, 2), _code("1", "UCUM", "no units")),
         ):
             if value is None:
@@ -260,6 +262,19 @@ def _known_ga_summary(exam: Exam):
     )
     _append(summary, fetus, comment)
     return summary
+
+
+def _quality_comment(quality: Any):
+    """The quality verdict and its reasons as a TEXT Comment (TID 5000 allows comments)."""
+    import highdicom as hd
+    from pydicom.sr.codedict import codes
+
+    text = f"Automatic quality verdict: {quality.verdict}."
+    if quality.reasons:
+        text += " " + " ".join(f"[{r.code}] {r.message}" for r in quality.reasons)
+    return hd.sr.TextContentItem(
+        name=codes.DCM.Comment, value=text[:1024], relationship_type="CONTAINS"
+    )
 
 
 def _device_uid(model_name: str) -> str:
@@ -296,6 +311,8 @@ def build_sr(exam: Exam, source: SourceImage, assessment: Assessment | None = No
     _append(root, *language, *hd.sr.ObservationContext(observer_device_context=device))
     if exam.known_ga is not None:
         _append(root, _known_ga_summary(exam))
+    if frame.quality is not None:
+        _append(root, _quality_comment(frame.quality))
     if frame.found:
         section = _container(codes.DCM.FetalBiometry, "5005")
         for measure in MEASURES:

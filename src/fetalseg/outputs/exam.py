@@ -18,6 +18,8 @@ from fetalseg.biometry import Measurement, Status
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
 
+    from fetalseg.quality import Quality
+
 __all__ = ["MEASURES", "Exam", "ExamFrame", "KnownGA", "Spread", "measure_value", "select_frame"]
 
 #: The head measures reported, in this order.
@@ -36,7 +38,8 @@ class ExamFrame:
     ``"dicom ultrasound regions"``...). ``source_dataset``: the DICOM file the frame came from
     (its header is enough), so that outputs stay in its study and reference it;
     ``frame_number``: the frame's 1-based number in a multi-frame source (DICOM's
-    ``ReferencedFrameNumber`` convention), ``None`` for a single image.
+    ``ReferencedFrameNumber`` convention), ``None`` for a single image; ``quality``: the
+    frame's verdict (:mod:`fetalseg.quality`), shown in every output.
     """
 
     image: np.ndarray
@@ -49,6 +52,7 @@ class ExamFrame:
     source_dataset: Dataset | None = None
     frame_number: int | None = None
     time_s: float | None = None
+    quality: Quality | None = None
 
     def __post_init__(self) -> None:
         if self.image.ndim != 2 or self.image.dtype != np.uint8:
@@ -136,15 +140,33 @@ class Exam:
         return Spread(float(np.median(a)), sd, len(a))
 
 
-def select_frame(measurements: list[Measurement | None]) -> int:
+def select_frame(
+    measurements: list[Measurement | None], verdicts: list[str | None] | None = None
+) -> int:
     """Index of the frame to report from a clip: among frames measured with status ``ok``
-    (else among all frames with a head), the one whose HC is nearest the median HC of those
-    frames (the first on ties); frame 0 when no frame has a head.
+    whose quality verdict is ``good`` (else ``ok`` frames not ``reject``, else all ``ok``
+    frames, else all frames with a head), the one whose HC is nearest the median HC of those
+    frames (the first on ties); frame 0 when no frame has a head. ``verdicts[i]``: frame
+    ``i``'s verdict (``None``: not assessed, taken as ``good``).
 
     The median frame is a typical frame of the sweep, never an outlier picked by chance.
     """
-    for wanted in ((Status.OK,), (Status.OK, Status.OUT_OF_RANGE)):
-        idx = [i for i, m in enumerate(measurements) if m is not None and m.status in wanted]
+    verdicts = verdicts if verdicts is not None else [None] * len(measurements)
+    if len(verdicts) != len(measurements):
+        raise ValueError(f"{len(verdicts)} verdicts for {len(measurements)} frames")
+    good = {"good", None}
+    tiers = (
+        ((Status.OK,), good),
+        ((Status.OK,), good | {"check"}),
+        ((Status.OK,), None),
+        ((Status.OK, Status.OUT_OF_RANGE), None),
+    )
+    for wanted, allowed in tiers:
+        idx = [
+            i
+            for i, m in enumerate(measurements)
+            if m is not None and m.status in wanted and (allowed is None or verdicts[i] in allowed)
+        ]
         if idx:
             hc = np.array([measure_value(measurements[i], "hc") for i in idx], np.float64)
             median = float(np.median(hc))

@@ -2,8 +2,8 @@
 the GA estimated from HC with its uncertainty, each measure's centile on its growth chart when
 the GA is known, and for a clip the spread over its frames.
 
-Self-contained: images and charts are inline PNG (base64), the style sheet is inline; the file
-fetches nothing, so it opens offline, can be mailed or archived, and prints (A4, print CSS).
+Self-contained: images are inline PNG (base64), charts inline SVG, the style sheet inline;
+the file fetches nothing, so it opens offline, can be mailed or archived, and prints (A4).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import datetime
 import html
-import io
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +18,13 @@ import cv2
 import numpy as np
 
 from fetalseg import __version__
-from fetalseg.errors import InputError
+from fetalseg.outputs.charts import CENTILES, growth_chart_svg, ordinal, series_svg
 from fetalseg.outputs.clinical import Assessment, assess_exam, dating_standard
+from fetalseg.outputs.destination import write_text
 from fetalseg.outputs.exam import MEASURE_NAMES, MEASURES, Exam, measure_value
-from fetalseg.standards import format_ga, get_standard
+from fetalseg.standards import format_centile, format_ga, get_standard
 
-__all__ = ["CENTILES", "render_report", "write_report"]
-
-#: Centile curves drawn on each growth chart.
-CENTILES = (3, 10, 50, 90, 97)
+__all__ = ["CENTILES", "growth_chart", "render_report", "write_report"]
 
 #: How each measure is taken from the fitted ellipse (said in the report).
 CONVENTIONS = {
@@ -61,9 +58,14 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 .big { font-size: 20px; font-weight: 600; }
 .ga { display: flex; gap: 28px; flex-wrap: wrap; align-items: baseline; }
 .charts { display: grid; grid-template-columns: repeat(3, 1fr); gap: 10px; }
-.charts img { width: 100%; height: auto; }
 .note { color: var(--muted); font-size: 12px; }
 .status-ok { color: #17702e; font-weight: 600; }
+.verdict { padding: 6px 10px; border-radius: 4px; border-left: 5px solid; margin: 8px 0; }
+.verdict ul { margin: 4px 0 0; padding-left: 18px; }
+.verdict-good { border-color: #17702e; background: #eaf6ef; }
+.verdict-check { border-color: #b7791f; background: #fff6e0; }
+.verdict-reject { border-color: #b3261e; background: #fdecea; }
+figure.chart svg, figure.series svg { width: 100%; height: auto; }
 .status-warn { color: var(--warn); font-weight: 600; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 14px; margin: 0; }
 dl.meta dt { color: var(--muted); }
@@ -76,7 +78,7 @@ footer { margin-top: 24px; color: var(--muted); font-size: 12px;
   body { background: #fff; font-size: 11pt; }
   main { max-width: none; padding: 0; }
   h2 { break-after: avoid; }
-  section, figure, table, .charts img { break-inside: avoid; }
+  section, figure, table { break-inside: avoid; }
   .figures { grid-template-columns: 1fr 1fr; }
   .charts { grid-template-columns: repeat(3, 1fr); }
 }
@@ -113,64 +115,41 @@ def _overlay(exam: Exam) -> np.ndarray:
     return draw_overlay(f.image, f.mask, ellipse, [])
 
 
-def _chart_png(exam: Exam, measure: str, value: float, ga_weeks: float, result: Any) -> str | None:
-    """The growth chart of ``measure`` by ``exam.standard``: the :data:`CENTILES` curves over
-    the standard's GA range and the measurement as a point at the known GA; ``None`` when the
-    standard has no chart for the measure."""
-    import matplotlib
+def _chart_svg(exam: Exam, measure: str, value: float, ga_weeks: float, result: Any) -> str | None:
+    """The growth chart of ``measure`` by ``exam.standard`` (:func:`growth_chart`); ``None``
+    when the standard has no chart for the measure."""
+    return growth_chart(exam.standard, measure, value, ga_weeks, result)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
+def growth_chart(
+    standard: str, measure: str, value: float | None, ga_weeks: float | None, result: Any
+) -> str | None:
+    """SVG growth chart of ``measure`` by ``standard``: the :data:`CENTILES` curves over the
+    standard's GA range, and ``value`` (mm) at ``ga_weeks`` as a point (red beyond the
+    3rd-97th centiles); ``None`` when the standard has no chart for the measure. ``result``:
+    the :class:`~fetalseg.standards.CentileResult` (its centile goes in the title)."""
     from fetalseg import standards
 
-    std = get_standard(exam.standard)
+    std = get_standard(standard)
     if measure not in std.measures or std.ga_range_weeks is None:
         return None
-    grid = np.linspace(*std.ga_range_weeks, 105)
+    grid = np.linspace(*std.ga_range_weeks, 53)
     curves = standards.centile_curves(measure, std.name, CENTILES, ga_weeks=grid)
-    fig, ax = plt.subplots(figsize=(3.6, 3.0), dpi=150)
-    try:
-        styles = {50: ("-", 1.6), 10: ("--", 1.0), 90: ("--", 1.0), 3: (":", 1.1), 97: (":", 1.1)}
-        for c in CENTILES:
-            ys = curves[float(c)]
-            ls, lw = styles[c]
-            ax.plot(grid, ys, ls, lw=lw, color="#4a5a6a")
-            ax.annotate(
-                _ordinal(c),
-                (grid[-1], ys[-1]),
-                fontsize=5.5,
-                color="#4a5a6a",
-                xytext=(2, -2),
-                textcoords="offset points",
-            )
-        colour = "#c0392b" if result is not None and _outside(result) else "#0b5cad"
-        inside = std.ga_range_weeks[0] <= ga_weeks <= std.ga_range_weeks[1]
-        if inside:
-            ax.plot([ga_weeks], [value], "o", ms=6, color=colour, zorder=5)
-        ax.set_xlim(grid[0], grid[-1] + 2.5)
-        ax.set_xlabel("gestational age (weeks)", fontsize=7)
-        ax.set_ylabel(f"{MEASURE_NAMES[measure]} (mm)", fontsize=7)
-        title = MEASURE_NAMES[measure]
-        if result is not None and result.centile is not None:
-            title += f": {_ordinal(round(result.centile))} centile"
-        elif not inside:
-            title += ": GA outside the chart"
-        ax.set_title(title, fontsize=8)
-        ax.tick_params(labelsize=6)
-        ax.grid(alpha=0.25, lw=0.5)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-    finally:
-        plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _ordinal(n: int) -> str:
-    """1st, 2nd, 3rd, 4th, ... 11th, 12th, 13th, ... 21st."""
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
+    title = MEASURE_NAMES[measure]
+    inside = ga_weeks is not None and std.ga_range_weeks[0] <= ga_weeks <= std.ga_range_weeks[1]
+    if result is not None and result.centile is not None:
+        title += f": centile {format_centile(result.centile)}"
+    elif ga_weeks is not None and not inside:
+        title += ": GA outside the chart"
+    point = None if value is None or ga_weeks is None else (ga_weeks, value)
+    return growth_chart_svg(
+        grid,
+        curves,
+        title=f"{title} ({std.title})",
+        ylabel=f"{MEASURE_NAMES[measure]} (mm)",
+        point=point,
+        outside=result is not None and _outside(result),
+    )
 
 
 def _outside(result: Any) -> bool:
@@ -185,7 +164,7 @@ def _measure_rows(exam: Exam, assessment: Assessment) -> str:
         result = assessment.centiles.get(measure)
         centile = z = ""
         if result is not None and result.centile is not None:
-            centile = f"{result.centile:.1f}"
+            centile = format_centile(result.centile)
             z = f"{result.z:+.2f}"
         elif result is not None:
             centile = f'<span class="note">{_esc(result.message)}</span>'
@@ -248,21 +227,20 @@ def _charts_section(exam: Exam, assessment: Assessment) -> str:
         value = measure_value(m, measure)
         if value is None:
             continue
-        uri = _chart_png(
+        svg = _chart_svg(
             exam, measure, value, exam.known_ga.weeks, assessment.centiles.get(measure)
         )
-        if uri is not None:
-            alt = f"{MEASURE_NAMES[measure]} growth chart, {exam.standard}"
-            imgs.append(f"<img src='{uri}' alt='{_esc(alt)}'>")
+        if svg is not None:
+            imgs.append(f"<figure class='chart'>{svg}</figure>")
     if not imgs:
         return f"<p class='note'>{_esc(exam.standard)} has no growth curves for these measures.</p>"
     return (
         "<div class='charts'>"
         + "".join(imgs)
         + "</div><p class='note'>Curves: the "
-        + ", ".join(f"{c}th" if c not in (3,) else "3rd" for c in CENTILES)
+        + ", ".join(ordinal(c) for c in CENTILES)
         + " centiles of "
-        + _esc(exam.standard)
+        + _esc(get_standard(exam.standard).title)
         + "; the point is this exam's value at the known GA.</p>"
     )
 
@@ -295,30 +273,31 @@ def _clip_chart(exam: Exam) -> str:
     values = [measure_value(m, "hc") for m in exam.frame_measurements]
     if sum(v is not None for v in values) < 2:
         return ""
-    import matplotlib
+    svg = series_svg(values, selected=exam.selected_index, ylabel="HC (mm)", title="HC per frame")
+    return f"<figure class='series'>{svg}</figure>"
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    xs = np.arange(1, len(values) + 1)
-    ys = np.array([np.nan if v is None else v for v in values])
-    fig, ax = plt.subplots(figsize=(7.0, 1.8), dpi=150)
-    try:
-        ax.plot(xs, ys, "-", lw=1, color="#4a5a6a")
-        ax.plot(xs, ys, ".", ms=3, color="#4a5a6a")
-        sel = exam.selected_index
-        ax.plot([xs[sel]], [ys[sel]], "o", ms=6, color="#0b5cad", zorder=5)
-        ax.set_xlabel("frame", fontsize=7)
-        ax.set_ylabel("HC (mm)", fontsize=7)
-        ax.tick_params(labelsize=6)
-        ax.grid(alpha=0.25, lw=0.5)
-        fig.tight_layout()
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png")
-    finally:
-        plt.close(fig)
-    uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-    return f"<img src='{uri}' alt='HC per frame' style='width:100%'>"
+_VERDICT_WORDS = {
+    "good": "good: nothing found that makes this measurement doubtful",
+    "check": "check: look at the contour before using these numbers",
+    "reject": "reject: do not use these numbers",
+}
+
+
+def _quality_section(exam: Exam) -> str:
+    q = exam.selected.quality
+    if q is None:
+        return "<p>Quality: <span class='note'>not assessed</span></p>"
+    reasons = "".join(
+        f"<li><code>{_esc(r.code)}</code> ({_esc(r.severity)}): {_esc(r.message)}</li>"
+        for r in q.reasons
+    )
+    words = _VERDICT_WORDS.get(q.verdict, q.verdict)
+    return (
+        f"<div class='verdict verdict-{_esc(q.verdict)}'>Quality: <b>{_esc(words)}</b>"
+        + (f"<ul>{reasons}</ul>" if reasons else "")
+        + "</div>"
+    )
 
 
 def _status_text(exam: Exam) -> tuple[str, str]:
@@ -367,6 +346,7 @@ def render_report(
 <section>
   <h2>Measurements</h2>
   {_measure_rows(exam, assessment)}
+  {_quality_section(exam)}
   <p>Status: <span class="{cls}">{_esc(status)}</span></p>
   {_notes(assessment)}
 </section>
@@ -413,14 +393,6 @@ def _cephalic(assessment: Assessment) -> str:
 
 
 def write_report(path: str | Path, exam: Exam, overwrite: bool = False, **kwargs: Any) -> Path:
-    """Write :func:`render_report` to ``path``; an existing file is kept unless ``overwrite``
-    (:class:`InputError` naming it)."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise InputError(f"{path}: already exists; pass --overwrite to replace it")
-    text = render_report(exam, **kwargs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    """Write :func:`render_report` to ``path`` by :func:`fetalseg.outputs.destination.write_text`
+    (an existing file is kept unless ``overwrite``: :class:`InputError` naming it)."""
+    return write_text(path, render_report(exam, **kwargs), overwrite)

@@ -28,6 +28,7 @@ from fetalseg.standards.core import (
     cephalic_index,
     estimate_ga,
     estimate_ga_all,
+    format_centile,
     get_standard,
     value_at_centile,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "cephalic_index",
     "estimate_ga",
     "estimate_ga_all",
+    "format_centile",
     "format_ga",
     "ga_from_dates",
     "get_standard",

@@ -75,6 +75,7 @@ __all__ = [
     "cephalic_index",
     "estimate_ga",
     "estimate_ga_all",
+    "format_centile",
     "get_standard",
     "value_at_centile",
 ]
@@ -278,6 +279,18 @@ class CentileResult:
         return d
 
 
+def format_centile(centile: float) -> str:
+    """A centile (0-100) as shown to a reader, to one decimal: ``"50.0"``; a centile that
+    would round to 100.0 or 0.0 is ``">99.9"`` / ``"<0.1"`` (no measurement is at the 100th
+    or 0th centile of a normal distribution). The one formatting of centiles in fetalseg."""
+    c = _finite(centile, "centile")
+    if c >= 99.95:
+        return ">99.9"
+    if c < 0.05:
+        return "<0.1"
+    return f"{c:.1f}"
+
+
 def _centile_words(c: float) -> str:
     if c < 3.0:
         return "below the 3rd centile"
@@ -378,7 +391,8 @@ def assess(
             )
         z = _NORMAL.inv_cdf(min(max(c / 100.0, 1e-12), 1 - 1e-12))
     msg = (
-        f"{m.upper()} {value:.1f} mm at {format_ga(ga)}: centile {c:.1f} (z = {z:+.2f}), "
+        f"{m.upper()} {value:.1f} mm at {format_ga(ga)}: centile {format_centile(c)} "
+        f"(z = {z:+.2f}), "
         f"{_centile_words(c)}, {std.title}."
     )
     return result(Status.OK, msg, note, z=z, c=c, cmp=compared)
