@@ -114,8 +114,7 @@ def secondary_capture(frame: ExamFrame) -> Dataset:
         patient_orientation=("A", "F"),  # required by highdicom; emptied below (unknown)
     )
     sc.PatientOrientation = None
-    if "Laterality" in sc:  # Type 2C: absent for an unpaired body part (a head)
-        del sc.Laterality
+    sc.Laterality = None  # Type 2C, empty: dciodvfy cannot tell a head is unpaired (absent: Error)
     sc.SeriesDescription = "fetalseg: the measured frame"
     sc.ImageComments = f"Secondary capture of {frame.source_name[:40]} (not a DICOM file)"
     return sc

@@ -366,7 +366,7 @@ def render_report(
     <dt>model</dt><dd>{_esc(f.model_name)}</dd>
     <dt>software</dt><dd>fetalseg {_esc(__version__)}</dd>
     <dt>growth standard</dt><dd>{_esc(_standard_text(exam.standard))}</dd>
-    <dt>GA from HC by</dt><dd>{_esc(_standard_text(dating_standard(exam)))}</dd>
+    <dt>GA from HC by</dt><dd>{_esc(_dating_text(dating_standard(exam)))}</dd>
     <dt>cephalic index</dt><dd>{_cephalic(assessment)}</dd>
   </dl>
 </section>
@@ -384,6 +384,11 @@ For research; not a medical device.</footer>
 def _standard_text(name: str) -> str:
     std = get_standard(name)
     return f"{std.title}: {std.citation}. Population: {std.population}."
+
+
+def _dating_text(name: str) -> str:
+    std = get_standard(name)
+    return f"{std.title}: {std.dating}."
 
 
 def _cephalic(assessment: Assessment) -> str:
