@@ -18,7 +18,7 @@ import json
 import math
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import cv2
@@ -141,9 +141,12 @@ def predict_files(
     save_masks: bool = False,
     overwrite: bool = False,
     progress: bool = True,
+    on_frame: Callable[[Path, np.ndarray, FrameResult], object] | None = None,
 ) -> list[dict[str, object]]:
     """Predict and measure every path; write ``measurements.csv/json``, ``overlays/``,
     ``masks/`` (optional) and ``hc18_submission.csv`` (when every image has a pixel size).
+    ``on_frame(path, image, result)`` is called for each measured file (e.g. the DICOM SR/SEG
+    writer of :func:`fetalseg.outputs.build.frame_dicom_writer`).
 
     Pixel size (mm per px), per file: ``pixel_size_mm`` for all, else the file's entry in
     ``pixel_sizes`` (by file name), else a DICOM file's own calibration, else none (px only).
@@ -168,7 +171,9 @@ def predict_files(
             if size is not None:
                 source = SOURCE_OPTION if pixel_size_mm is not None else SOURCE_CSV
             unlisted = pixel_sizes is not None and pixel_size_mm is None and size is None
-            row, submission = predict_one(predictor, path, out, size, save_masks, source)
+            row, submission = predict_one(
+                predictor, path, out, size, save_masks, source, on_frame=on_frame
+            )
             if unlisted and not str(row["pixel_size_source"]).startswith("dicom"):
                 warning = f"{path.name}: not listed in the pixel-size CSV: measured in px only"
                 row["message"] = f"{warning}. {row['message']}".strip()
@@ -240,6 +245,7 @@ def predict_one(
     pixel_size_mm: PixelSize | None,
     save_mask: bool,
     pixel_size_source: str | None = None,
+    on_frame: Callable[[Path, np.ndarray, FrameResult], object] | None = None,
 ) -> tuple[dict[str, object], ChallengeRow | None]:
     """Predict one file: its table row and, given a pixel size, its HC18 submission row.
 
@@ -262,6 +268,8 @@ def predict_one(
     result = frame_result(
         pred.mask, pred.measurement, size, source, name=path.name, note=note, quality=pred.quality
     )
+    if on_frame is not None:
+        on_frame(path, image, result)
     m = result.measurement  # None without a pixel size: then no mm at all, never invented ones
     lines = measurement_lines(m, result.px()["hc_px"])
     overlay = draw_overlay(image, pred.mask, result.ellipse_px, lines, pred.quality)

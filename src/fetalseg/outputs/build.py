@@ -13,8 +13,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,8 +31,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "dicom_datasets",
+    "dicom_folder",
     "exam_frame",
     "exam_from_results",
+    "frame_dicom_writer",
     "known_ga",
     "measure_exam",
     "model_label",
@@ -89,6 +92,8 @@ def read_header(path: str | Path) -> Dataset | None:
     from fetalseg.data.dicom import is_dicom
 
     path = Path(path)
+    if path.is_dir():  # a folder of frames
+        return None
     try:
         with path.open("rb") as f:
             if not is_dicom(f.read(132)):
@@ -304,3 +309,32 @@ def write_clip_dicom(
         source_name=Path(path).name,
     )
     return write_dicom(exam, _subfolder(folder, Path(path).name))
+
+
+@contextlib.contextmanager
+def dicom_folder(path: str | Path | None, overwrite: bool = False) -> Iterator[Path | None]:
+    """``--dicom-out``'s folder under :func:`fetalseg.outputs.destination.output_dir` (refused
+    when it holds earlier results, unless ``overwrite``; swapped in when the run finished);
+    ``None`` when no ``path`` was given."""
+    from fetalseg.outputs.destination import output_dir
+
+    if path is None:
+        yield None
+        return
+    with output_dir(path, overwrite) as tmp:
+        yield tmp
+
+
+def frame_dicom_writer(
+    folder: Path | None, predictor: Any
+) -> Callable[[Path, np.ndarray, FrameResult], list[Path]] | None:
+    """``on_frame(path, image, result)`` writing :func:`write_frame_dicom` into ``folder``
+    (``None`` without a folder): what ``fetalseg predict --dicom-out`` calls per file."""
+    if folder is None:
+        return None
+    name = model_label(predictor)
+
+    def on_frame(path: Path, image: np.ndarray, result: FrameResult) -> list[Path]:
+        return write_frame_dicom(folder, path, image, result, name)
+
+    return on_frame

@@ -14,6 +14,7 @@ from types import ModuleType
 #: the sub-command modules, in the order ``fetalseg --help`` lists them
 COMMANDS = (
     "predict",
+    "report",
     "serve",
     "demo",
     "evaluate",

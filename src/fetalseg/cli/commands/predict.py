@@ -42,6 +42,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="INPUT is a live source (camera index, stream URL, or a file played at "
         "its frame rate): frames are dropped, and counted, when inference is slower",
     )
+    p.add_argument(
+        "--dicom-out",
+        help="folder for a DICOM SR (TID 5000 biometry) and SEG (head mask) per file, or of a "
+        "clip's reported frame; a non-DICOM input also gets the Secondary Capture they reference",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace earlier results in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -49,6 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from fetalseg.inference.batch import collect_inputs, predict_files, read_pixel_csv
     from fetalseg.inference.predictor import Predictor
+    from fetalseg.outputs.build import dicom_folder, frame_dicom_writer
 
     if args.pixel_size is not None and not (args.pixel_size > 0 and args.pixel_size < 10):
         raise InputError(f"--pixel-size {args.pixel_size}: must be a positive size in mm")
@@ -59,16 +65,18 @@ def run(args: argparse.Namespace) -> int:
     paths = collect_inputs(args.input)
     sizes = read_pixel_csv(args.pixel_csv) if args.pixel_csv else None
     predictor = Predictor(args.checkpoint, args.backend)
-    rows = predict_files(
-        predictor,
-        paths,
-        args.out,
-        args.pixel_size,
-        sizes,
-        args.save_masks,
-        args.overwrite,
-        progress=not args.quiet,
-    )
+    with dicom_folder(args.dicom_out, args.overwrite) as dicom_dir:
+        rows = predict_files(
+            predictor,
+            paths,
+            args.out,
+            args.pixel_size,
+            sizes,
+            args.save_masks,
+            args.overwrite,
+            progress=not args.quiet,
+            on_frame=frame_dicom_writer(dicom_dir, predictor),
+        )
     counts: dict[str, int] = {}
     for r in rows:
         counts[str(r["status"])] = counts.get(str(r["status"]), 0) + 1
@@ -94,12 +102,19 @@ def _predict_stream(args: argparse.Namespace) -> int:
 
     if args.pixel_csv:
         raise InputError(f"{args.input}: a clip takes --pixel-size, not --pixel-csv")
+    if args.live and args.dicom_out:
+        raise InputError("--dicom-out is for files and clips, not a --live source")
     predictor = Predictor(args.checkpoint, args.backend)
     out = Path(args.out)
     if not args.live:
         clip = process_clip(
             predictor, args.input, out, args.pixel_size, args.overwrite, progress=not args.quiet
         )
+        if args.dicom_out:
+            from fetalseg.outputs.build import dicom_folder, model_label, write_clip_dicom
+
+            with dicom_folder(args.dicom_out, args.overwrite) as dicom_dir:
+                write_clip_dicom(dicom_dir, args.input, clip, model_label(predictor))
     else:
         import time
 
