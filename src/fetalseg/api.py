@@ -154,6 +154,55 @@ class Model:
             raise InputError(f"{x if isinstance(x, str | Path) else 'clip'}: no frames")
         return ClipResult(results, size, source, note)
 
+    # --- clinical outputs (fetalseg.outputs) ---------------------------------------------
+    def exam(
+        self,
+        x: str | Path | np.ndarray | Frame | list[str | Path],
+        *,
+        ga: str | float | None = None,
+        lmp: str | None = None,
+        exam_date: str | None = None,
+        standard: str | None = None,
+        pixel_size_mm: float | tuple[float, float] | None = None,
+    ) -> Any:
+        """Measure one exam: an image, several images of one exam (a list of paths) or a clip
+        path; a :class:`fetalseg.outputs.Exam` (the frame nearest the median HC, every frame's
+        measurement, the known GA). ``ga``: ``"20+3"`` or weeks; or ``lmp`` (+ ``exam_date``,
+        default today), ISO dates. ``standard``: ``"intergrowth21"`` (default), ``"who2017"``
+        or ``"hadlock"``. Its clinical reading: :func:`fetalseg.outputs.clinical.assess_exam`."""
+        from fetalseg.outputs.build import known_ga, measure_exam
+
+        known = known_ga(ga, lmp=lmp, exam_date=exam_date)
+        if isinstance(x, Frame):
+            x = x.image if not x.source or x.source == "array" else x.source
+        return measure_exam(self, x, ga=known, standard=standard, pixel_size_mm=pixel_size_mm)
+
+    def report(
+        self,
+        x: str | Path | np.ndarray | Frame | list[str | Path],
+        path: str | Path | None = None,
+        *,
+        overwrite: bool = False,
+        dicom_dir: str | Path | None = None,
+        **exam_args: Any,
+    ) -> str:
+        """The exam report (self-contained HTML, :func:`fetalseg.outputs.report.render_report`)
+        of :meth:`exam` ``(x, **exam_args)``; written to ``path`` too when given, and the DICOM
+        SR + SEG (+ SC for a non-DICOM frame) into the folder ``dicom_dir`` when given. Existing
+        files are kept unless ``overwrite`` (:mod:`fetalseg.outputs.destination`)."""
+        from fetalseg.outputs.build import dicom_folder, write_dicom
+        from fetalseg.outputs.destination import write_text
+        from fetalseg.outputs.report import render_report
+
+        exam = self.exam(x, **exam_args)
+        html = render_report(exam)
+        if dicom_dir is not None:
+            with dicom_folder(dicom_dir, overwrite) as folder:
+                write_dicom(exam, folder)  # type: ignore[arg-type]
+        if path is not None:
+            write_text(path, html, overwrite)
+        return html
+
 
 def load(
     checkpoint: str | Path | None = None, backend: str = "auto", threads: int | None = None

@@ -100,6 +100,8 @@ def _png_data_uri(image: np.ndarray) -> str:
 def _pixel_size_text(size: float | tuple[float, float] | None, source: str | None) -> str:
     if size is None:
         return "unknown: no measurement in mm"
+    if isinstance(size, tuple) and size[0] == size[1]:
+        size = size[0]
     if isinstance(size, tuple):
         shown = f"{size[0]:.6g} x {size[1]:.6g} mm/px (x, y)"
     else:
