@@ -1,4 +1,4 @@
-"""``fetalseg report`` and ``fetalseg predict --dicom-out`` with the shipped model (core install)."""
+"""`fetalseg report` and `fetalseg predict --dicom-out` with the shipped model (core install)."""
 
 from __future__ import annotations
 
