@@ -12,7 +12,7 @@ from typing import Any
 
 from fetalseg.outputs.exam import MEASURES, Exam, measure_value
 
-__all__ = ["Assessment", "assess_exam", "dating_standard"]
+__all__ = ["Assessment", "assess_exam", "assess_values", "dating_standard"]
 
 
 @dataclass
@@ -45,7 +45,22 @@ def dating_standard(exam: Exam) -> str:
 
 def assess_exam(exam: Exam) -> Assessment:
     """Assess the selected frame of ``exam``: GA by :func:`dating_standard`, centiles by
-    ``exam.standard`` at the known GA.
+    ``exam.standard`` at the known GA (:func:`assess_values`)."""
+    m = exam.selected.measurement
+    values = {measure: measure_value(m, measure) for measure in MEASURES}
+    known = None if exam.known_ga is None else exam.known_ga.weeks
+    return assess_values(values, known, exam.standard, dating_standard(exam))
+
+
+def assess_values(
+    values: dict[str, float | None],
+    known_ga_weeks: float | None,
+    standard: str,
+    ga_standard: str | None = None,
+) -> Assessment:
+    """The clinical reading of HC / BPD / OFD ``values`` (mm, ``None``: not measured): GA
+    from HC by ``ga_standard`` (default: ``standard`` if it dates, else the default one),
+    centiles by ``standard`` at ``known_ga_weeks`` (``None``: no centiles), cephalic index.
 
     A standard that does not chart a measure, or a GA outside its range, gives a result with
     that status and no centile; it never stops the report.
@@ -53,20 +68,20 @@ def assess_exam(exam: Exam) -> Assessment:
     from fetalseg import standards
 
     out = Assessment()
-    m = exam.selected.measurement
-    hc = measure_value(m, "hc")
+    hc = values.get("hc")
     if hc is None:
         return out
-    out.ga_estimate = standards.estimate_ga(hc, dating_standard(exam))
-    bpd, ofd = measure_value(m, "bpd"), measure_value(m, "ofd")
+    if ga_standard is None:
+        std = standards.get_standard(standard)
+        ga_standard = std.name if std.dating else standards.DEFAULT_GA_STANDARD
+    out.ga_estimate = standards.estimate_ga(hc, ga_standard)
+    bpd, ofd = values.get("bpd"), values.get("ofd")
     if bpd is not None and ofd is not None:
         out.cephalic_index = standards.cephalic_index(bpd, ofd)
-    if exam.known_ga is None:
+    if known_ga_weeks is None:
         return out
     for measure in MEASURES:
-        value = measure_value(m, measure)
+        value = values.get(measure)
         if value is not None:
-            out.centiles[measure] = standards.assess(
-                measure, value, exam.known_ga.weeks, exam.standard
-            )
+            out.centiles[measure] = standards.assess(measure, value, known_ga_weeks, standard)
     return out

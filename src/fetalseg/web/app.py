@@ -9,7 +9,15 @@ Endpoints (OpenAPI schema at ``/openapi.json``):
   with a summary (median HC over the frames with a head, and its spread).
 * ``POST /api/measure/batch``: several ``files`` -> one result per file; a bad file gets an
   ``error`` in its item and the others are processed.
+* ``POST /api/report``: the same fields as ``/api/measure`` plus the GA (``ga`` "20+3", or
+  ``lmp`` and ``exam_date``) and ``standard`` -> the exam report, one self-contained HTML file.
+* ``POST /api/dicom``: the same -> a ZIP of the DICOM SR (TID 5000 biometry), the SEG of the
+  head and, for a non-DICOM upload, the Secondary Capture both reference.
 * ``GET /api/health``, ``GET /api/info``.
+
+``/api/measure`` takes the GA fields too: its ``clinical`` block then holds the centiles,
+z-scores, GA from HC, the standard used, growth charts and the quality verdict
+(:mod:`fetalseg.web.clinical`).
 
 Errors are JSON ``{"error": "..."}`` with a 4xx status (413: upload too large; 422: not a
 readable image, bad pixel size, missing field), never a traceback. Uploads are checked by
@@ -34,7 +42,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -44,6 +52,7 @@ from fetalseg.data.dicom import MAX_FRAMES
 from fetalseg.data.io import MAX_PIXELS, MAX_SIDE
 from fetalseg.errors import InputError
 from fetalseg.inference.predictor import Predictor
+from fetalseg.web.clinical import ClinicalFields, clinical_json, dicom_zip, upload_exam
 from fetalseg.web.guard import BODY_TIMEOUT_S, IDLE_TIMEOUT_S, RequestGuard
 from fetalseg.web.measure import Measurer
 from fetalseg.web.schemas import BatchResponse, ErrorResponse, Health, Info, MeasureResponse
@@ -70,6 +79,11 @@ _SECURITY_HEADERS = [
         b"base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
     ),
 ]
+
+_GA_HELP = "gestational age known before the scan, weeks+days: '20+3' or '20w3d'"
+_LMP_HELP = "first day of the last menstrual period, YYYY-MM-DD (instead of ga)"
+_EXAM_DATE_HELP = "date of the scan, YYYY-MM-DD (with lmp; default today)"
+_STANDARD_HELP = "growth standard: intergrowth (default), who or hadlock"
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorResponse, "description": "upload too large"},
@@ -255,6 +269,8 @@ def create_app(
         limits={
             "/api/measure": max_upload_bytes + _FORM_OVERHEAD,
             "/api/measure/batch": min(max_batch_files, 4) * max_upload_bytes + _FORM_OVERHEAD,
+            "/api/report": max_upload_bytes + _FORM_OVERHEAD,
+            "/api/dicom": max_upload_bytes + _FORM_OVERHEAD,
         },
         default_limit=_FORM_OVERHEAD,
     )
@@ -328,10 +344,75 @@ def create_app(
                 "(DICOM ultrasound regions or PixelSpacing win); empty: px only"
             ),
         ] = None,
+        ga: Annotated[str | None, Form(description=_GA_HELP)] = None,
+        lmp: Annotated[str | None, Form(description=_LMP_HELP)] = None,
+        exam_date: Annotated[str | None, Form(description=_EXAM_DATE_HELP)] = None,
+        standard: Annotated[str | None, Form(description=_STANDARD_HELP)] = None,
     ) -> dict[str, Any]:
         size = parse_pixel_size(pixel_size_mm)
+        fields = ClinicalFields.parse(ga, lmp, exam_date, standard)
         name, data = _read_upload(file, max_upload_bytes)
-        return measure_bytes(name, data, size)
+        result = measure_bytes(name, data, size)
+        head = result["summary"] or result["measurement"]
+        result["clinical"] = clinical_json(head, fields, result["measurement"]["quality"])
+        return result
+
+    def exam_of_request(
+        file: UploadFile, pixel_size_mm: str | None, fields: ClinicalFields
+    ) -> tuple[str, Any]:
+        size = parse_pixel_size(pixel_size_mm)
+        name, data = _read_upload(file, max_upload_bytes)
+        with measurer.slot():
+            upload = decode_upload(data, name, max_frames)
+            return name, upload_exam(measurer, upload, data, size, fields)
+
+    def attachment(body: bytes, media_type: str, name: str, suffix: str) -> Response:
+        stem = Path(name).stem or "image"
+        filename = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem) + suffix
+        return Response(
+            body,
+            media_type=media_type,
+            headers={"content-disposition": f'attachment; filename="{filename}"'},
+        )
+
+    @app.post(
+        "/api/report",
+        response_class=Response,
+        responses={**_ERRORS, 200: {"content": {"text/html": {}}, "description": "report"}},
+        summary="The exam report of one image or clip (self-contained HTML)",
+    )
+    def report(
+        file: Annotated[UploadFile, File(description="as for /api/measure")],
+        pixel_size_mm: Annotated[str | None, Form(description="as for /api/measure")] = None,
+        ga: Annotated[str | None, Form(description=_GA_HELP)] = None,
+        lmp: Annotated[str | None, Form(description=_LMP_HELP)] = None,
+        exam_date: Annotated[str | None, Form(description=_EXAM_DATE_HELP)] = None,
+        standard: Annotated[str | None, Form(description=_STANDARD_HELP)] = None,
+    ) -> Response:
+        from fetalseg.outputs.report import render_report
+
+        fields = ClinicalFields.parse(ga, lmp, exam_date, standard)
+        name, exam = exam_of_request(file, pixel_size_mm, fields)
+        html = render_report(exam).encode("utf-8")
+        return attachment(html, "text/html; charset=utf-8", name, "_report.html")
+
+    @app.post(
+        "/api/dicom",
+        response_class=Response,
+        responses={**_ERRORS, 200: {"content": {"application/zip": {}}, "description": "ZIP"}},
+        summary="DICOM SR (TID 5000) and SEG of one image or clip, as a ZIP",
+    )
+    def dicom(
+        file: Annotated[UploadFile, File(description="as for /api/measure")],
+        pixel_size_mm: Annotated[str | None, Form(description="as for /api/measure")] = None,
+        ga: Annotated[str | None, Form(description=_GA_HELP)] = None,
+        lmp: Annotated[str | None, Form(description=_LMP_HELP)] = None,
+        exam_date: Annotated[str | None, Form(description=_EXAM_DATE_HELP)] = None,
+        standard: Annotated[str | None, Form(description=_STANDARD_HELP)] = None,
+    ) -> Response:
+        fields = ClinicalFields.parse(ga, lmp, exam_date, standard)
+        name, exam = exam_of_request(file, pixel_size_mm, fields)
+        return attachment(dicom_zip(exam), "application/zip", name, "_dicom.zip")
 
     @app.post(
         "/api/measure/batch",

@@ -77,6 +77,33 @@ class Timing(BaseModel):
     total_ms: float = Field(description="decode to response, upload excluded")
 
 
+class Centile(BaseModel):
+    """One measure against the growth standard at the known GA."""
+
+    value_mm: float
+    centile: float | None = Field(description="0-100; null unless status is ok")
+    centile_text: str | None = Field(examples=["50.3", ">99.9", "<0.1"])
+    z: float | None
+    status: str = Field(examples=["ok", "ga_out_of_range", "measure_not_covered"])
+    message: str
+    convention_note: str = Field(description="caliper convention, e.g. BPD outer-to-outer")
+    chart_svg: str | None = Field(description="growth chart, an SVG data URI")
+
+
+class Clinical(BaseModel):
+    """The clinical reading of the numbers shown (a clip: its medians)."""
+
+    standard: str = Field(examples=["intergrowth21", "who2017", "hadlock"])
+    standard_title: str
+    known_ga: dict[str, Any] | None = Field(description="weeks, text (20w3d), how it was given")
+    ga_estimate: dict[str, Any] | None = Field(
+        description="GA from HC: weeks, text, plus_minus_days, standard, status, message"
+    )
+    centiles: dict[str, Centile] = Field(description="hc, bpd, ofd; empty without a known GA")
+    cephalic_index: dict[str, Any] | None
+    verdict: Literal["good", "check", "reject"] | None = Field(description="quality verdict")
+
+
 class MeasureResponse(BaseModel):
     file: str
     status: Literal["ok", "no_head", "out_of_range"]
@@ -100,6 +127,7 @@ class MeasureResponse(BaseModel):
     overlay_png: str = Field(description="base64 PNG: frame, contour, ellipse, axes, numbers")
     backend: str
     timing_ms: Timing
+    clinical: Clinical | None = Field(None, description="/api/measure only")
 
 
 class BatchError(BaseModel):
