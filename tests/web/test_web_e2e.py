@@ -2,7 +2,8 @@
 
 The browser is Debian's ``chromium`` (``/usr/bin/chromium``, installed by ``.ci/run``), driven by
 the ``playwright`` package (its own browser downloads are not used). Set
-``FETALSEG_SCREENSHOT=/path/shot.png`` to keep a screenshot of the measured page.
+``FETALSEG_SCREENSHOT=/path/shot.png`` to keep a screenshot of the measured page (with a known
+GA), and ``FETALSEG_REPORT_SCREENSHOT=/path/report.png`` for one of the report it downloads.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,6 +44,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PIXEL_SIZE = 0.15
+GA = "20+3"
 
 
 def loopback_socket() -> socket.socket:
@@ -154,13 +157,52 @@ def test_page_in_headless_chromium(tiny_checkpoint, tmp_path):
             for key in ("hc", "bpd", "ofd"):
                 assert abs(float(shown(page, key)) - m[f"{key}_mm"]) <= 0.05 + 1e-9, key
                 assert shown(page, f"{key}-unit") == "mm"
-            assert abs(float(shown(page, "ga")) - m["ga_weeks"]) <= 0.05 + 1e-9
+            ga = api["clinical"]["ga_estimate"]  # by INTERGROWTH-21st, the default standard
+            assert abs(float(shown(page, "ga")) - ga["weeks"]) <= 0.05 + 1e-9
+            assert "INTERGROWTH-21st" in shown(page, "ga-by")
+            verdict = m["quality"]
+            assert page.locator("#verdict").get_attribute("data-verdict") == verdict
+            assert shown(page, "verdict-word").startswith("Quality:")
             assert shown(page, "ga-unit") == "weeks"
             assert "entered" in shown(page, "pixel-size-source")
             natural = page.evaluate("() => document.getElementById('overlay').naturalWidth")
             assert natural == image.shape[1]
+
+            # 2b. The known GA: centiles and growth charts beside the numbers, as the API says.
+            with_ga = httpx.post(
+                f"{url}/api/measure",
+                files={"file": (png.name, png.read_bytes(), "image/png")},
+                data={"pixel_size_mm": str(PIXEL_SIZE), "ga": GA},
+                timeout=60,
+            ).json()["clinical"]
+            page.fill("#ga-input", GA)
+            page.press("#ga-input", "Enter")
+            page.wait_for_function(
+                "() => document.getElementById('hc-centile').textContent.includes('centile')"
+            )
+            hc_c = with_ga["centiles"]["hc"]
+            assert f"centile {hc_c['centile_text']}" in shown(page, "hc-centile")
+            for key in ("hc", "bpd", "ofd"):
+                assert page.locator(f"#{key}-growth").is_visible()
+            assert "Known GA 20w3d" in shown(page, "known-ga")
             if shot := os.environ.get("FETALSEG_SCREENSHOT"):
                 page.screenshot(path=shot, full_page=True)
+
+            # 2c. Report and DICOM downloads, made by the server for this file and GA.
+            with page.expect_download() as dl:
+                page.click("#download-report")
+            assert dl.value.suggested_filename == "synthetic_head_report.html"
+            report = Path(dl.value.path()).read_text()
+            assert "20w3d" in report and "INTERGROWTH-21st" in report
+            if shot := os.environ.get("FETALSEG_REPORT_SCREENSHOT"):
+                report_page = browser.new_page(viewport={"width": 1200, "height": 900})
+                report_page.set_content(report)
+                report_page.screenshot(path=shot, full_page=True)
+                report_page.close()
+            with page.expect_download() as dl:
+                page.click("#download-dicom")
+            names = zipfile.ZipFile(dl.value.path()).namelist()
+            assert sorted(names) == ["sc.dcm", "seg.dcm", "sr.dcm"]
 
             # 3. Downloads: the CSV holds the same numbers; the PNG is the server's overlay.
             with page.expect_download() as dl:
@@ -185,6 +227,12 @@ def test_page_in_headless_chromium(tiny_checkpoint, tmp_path):
             )
             assert "not a readable image" in shown(page, "status")
             assert shown(page, "hc") == "—"
+            assert not page.locator("#overlay").is_visible()  # the old overlay is gone
+            assert page.locator("#verdict").get_attribute("data-verdict") == ""
+            assert not page.locator("#hc-growth").is_visible()
+            # the pixel size typed for the first file was not carried over, and it says so
+            assert page.input_value("#pixel-size") == ""
+            assert "typed for synthetic_head.png was cleared" in shown(page, "pixel-size-carry")
         finally:
             browser.close()
     # the failed upload's 422 is logged by Chromium as a failed resource: nothing else

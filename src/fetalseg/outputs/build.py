@@ -69,7 +69,7 @@ def known_ga(
         return ga
     if isinstance(ga, str):
         weeks = parse_ga(ga)
-        return KnownGA(weeks, f"given: {ga.strip()} ({format_ga(weeks)})")
+        return KnownGA(weeks, f"given: {ga.strip()}")
     if ga is not None:
         weeks = float(ga)
         if not 0 < weeks <= 45:

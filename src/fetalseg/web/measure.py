@@ -164,7 +164,7 @@ def overlay_png(
             row["angle_px_rad"],
         )
     lines = measurement_lines(pred.measurement, row["hc_px"]) + extra
-    ok, buf = cv2.imencode(".png", draw_overlay(image, pred.mask, ellipse, lines))
+    ok, buf = cv2.imencode(".png", draw_overlay(image, pred.mask, ellipse, lines, pred.quality))
     if not ok:  # pragma: no cover - PNG encoding of a uint8 BGR array does not fail
         raise RuntimeError("PNG encoding failed")
     return buf.tobytes()

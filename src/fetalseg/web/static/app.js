@@ -16,9 +16,19 @@
     "center_x_px", "center_y_px", "semi_axis_a_px", "semi_axis_b_px", "angle_px_rad", "message",
   ];
 
+  const DOWNLOADS = ["download-png", "download-csv", "download-json", "download-report",
+    "download-dicom"];
+  const VERDICTS = {
+    good: "Quality: good",
+    check: "Quality: check the contour before using these numbers",
+    reject: "Quality: reject — do not use these numbers",
+  };
+
   let currentFile = null;
   let result = null;
   let seq = 0;
+  // The typed pixel size belongs to the file it was typed for (a new file asks again).
+  let sizeFor = null;
 
   function setStatus(text, kind) {
     const el = $("status");
@@ -42,18 +52,72 @@
     $(id + "-unit").textContent = value === null || value === undefined ? "" : unit;
   }
 
+  // Everything a result put on screen goes, the overlay included: after an error nothing
+  // of the previous file may look like this file's answer.
   function clearResults() {
     for (const id of ["hc", "bpd", "ofd", "ga"]) setMetric(id, null, "", 0);
+    for (const id of ["hc", "bpd", "ofd"]) showCentile(id, null);
     $("ga-wd").textContent = "";
+    $("ga-by").textContent = "estimated from HC";
+    $("known-ga").textContent = "";
     $("message").textContent = "";
     $("timing").textContent = "";
     $("frame-label").textContent = "";
     $("clip-summary").hidden = true;
-    for (const id of ["download-png", "download-csv", "download-json"]) $(id).disabled = true;
+    $("overlay").hidden = true;
+    $("overlay").removeAttribute("src");
+    $("placeholder").hidden = false;
+    for (const id of DOWNLOADS) $(id).disabled = true;
     const src = $("pixel-size-source");
     src.textContent = "Pixel size: —";
     src.className = "source none";
     src.dataset.source = "";
+    showVerdict(null, []);
+  }
+
+  function showVerdict(verdict, reasons) {
+    const el = $("verdict");
+    el.className = "verdict " + (verdict || "none");
+    el.dataset.verdict = verdict || "";
+    $("verdict-word").textContent = verdict ? VERDICTS[verdict] || verdict : "Quality: —";
+    $("verdict-reason").textContent = (reasons || []).map((r) => r.message).join(" ");
+  }
+
+  function showCentile(id, c) {
+    const el = $(id + "-centile");
+    const img = $(id + "-growth");
+    el.className = "centile";
+    if (!c) {
+      el.textContent = "";
+      img.hidden = true;
+      img.removeAttribute("src");
+      return;
+    }
+    if (c.centile_text !== null) {
+      el.textContent = `centile ${c.centile_text} · z ${c.z >= 0 ? "+" : ""}${c.z.toFixed(2)}`;
+      if (c.centile < 3 || c.centile > 97) el.className = "centile outside";
+    } else {
+      el.textContent = c.message;
+      el.className = "centile na";
+    }
+    el.title = c.convention_note;
+    if (c.chart_svg) { img.src = c.chart_svg; img.hidden = false; } else img.hidden = true;
+  }
+
+  function renderClinical(r, m) {
+    const c = r.clinical;
+    for (const id of ["hc", "bpd", "ofd"]) showCentile(id, c && c.centiles[id]);
+    $("known-ga").textContent = c && c.known_ga
+      ? `Known GA ${c.known_ga.text} (${c.known_ga.how}); centiles by ${c.standard_title}.`
+      : (c && m.hc_mm !== null ? "Enter the known GA for centiles." : "");
+    const g = c && c.ga_estimate;
+    if (g) {
+      $("ga-by").textContent = `estimated from HC (${g.standard === "hadlock"
+        ? "Hadlock 1984" : "INTERGROWTH-21st"})`;
+      setMetric("ga", g.weeks, "weeks", 1);
+      $("ga-wd").textContent = g.weeks === null ? g.message
+        : `(${g.text}${g.plus_minus_days ? ` ± ${g.plus_minus_days.toFixed(0)} days` : ""})`;
+    }
   }
 
   function showSource(r) {
@@ -73,6 +137,7 @@
   }
 
   function render(r) {
+    clearResults();
     result = r;
     $("overlay").src = "data:image/png;base64," + r.overlay_png;
     $("overlay").hidden = false;
@@ -104,10 +169,13 @@
       `${r.width}×${r.height} ${r.format}${clip ? `, ${r.n_frames} frames` : ""} · ` +
       `${t.total_ms.toFixed(0)} ms on the server (model ${t.model_ms.toFixed(0)} ms, ` +
       `${r.backend})`;
-    for (const id of ["download-png", "download-csv", "download-json"]) $(id).disabled = false;
+    for (const id of DOWNLOADS) $(id).disabled = false;
     const found = m.hc_px !== null;
     setStatus(found ? (clip ? "Clip measured." : "Measured.") : "No head found.",
       found ? "ok" : "warn");
+    const shownFrame = r.measurement;
+    showVerdict(shownFrame.quality, shownFrame.quality_reasons);
+    if (r.pixel_size_mm) renderClinical(r, m);
   }
 
   function renderClip(r) {
@@ -172,10 +240,7 @@
   async function measure() {
     if (!currentFile) return;
     const mine = ++seq;
-    const form = new FormData();
-    form.append("file", currentFile, currentFile.name);
-    const size = $("pixel-size").value.trim();
-    if (size) form.append("pixel_size_mm", size);
+    const form = requestForm();
     setStatus("Measuring…", "busy");
     $("measure-btn").disabled = true;
     let r, body;
@@ -183,7 +248,11 @@
       r = await fetch("/api/measure", { method: "POST", body: form });
       body = await r.json().catch(() => ({ error: `server answered ${r.status}` }));
     } catch (e) {
-      if (mine === seq) setStatus("Cannot reach the server: " + e.message, "error");
+      if (mine === seq) {
+        clearResults();
+        result = null;
+        setStatus("Cannot reach the server: " + e.message, "error");
+      }
       return;
     } finally {
       if (mine === seq) $("measure-btn").disabled = false;
@@ -198,8 +267,59 @@
     render(body);
   }
 
+  // The form of every request: the file, its pixel size, the GA and the standard.
+  function requestForm() {
+    const form = new FormData();
+    form.append("file", currentFile, currentFile.name);
+    const fields = {
+      pixel_size_mm: $("pixel-size").value.trim(),
+      ga: $("ga-input").value.trim(),
+      lmp: $("lmp").value,
+      exam_date: $("lmp").value ? $("exam-date").value : "",
+      standard: $("standard").value,
+    };
+    for (const [k, v] of Object.entries(fields)) if (v) form.append(k, v);
+    return form;
+  }
+
+  // A pixel size typed for one file is not silently used for the next one.
+  function tieSizeToFile(file) {
+    const typed = $("pixel-size").value.trim();
+    const note = $("pixel-size-carry");
+    if (typed && sizeFor !== null && sizeFor !== file.name) {
+      $("pixel-size").value = "";
+      note.textContent = `The pixel size ${typed} mm typed for ${sizeFor} was cleared: ` +
+        `enter the one of ${file.name} (DICOM files carry their own).`;
+      note.hidden = false;
+    } else {
+      note.hidden = true;
+    }
+    sizeFor = file.name;
+  }
+
+  async function downloadFrom(url, fallbackName) {
+    if (!currentFile) return;
+    setStatus("Preparing the download…", "busy");
+    let r;
+    try {
+      r = await fetch(url, { method: "POST", body: requestForm() });
+    } catch (e) {
+      setStatus("Cannot reach the server: " + e.message, "error");
+      return;
+    }
+    if (!r.ok) {
+      const body = await r.json().catch(() => ({ error: `server answered ${r.status}` }));
+      setStatus(body.error || `error ${r.status}`, "error");
+      return;
+    }
+    const m = /filename="([^"]+)"/.exec(r.headers.get("content-disposition") || "");
+    download(await r.blob(), m ? m[1] : fallbackName);
+    setStatus("Downloaded.", "ok");
+  }
+
   function setFile(file) {
     if (!file) return;
+    tieSizeToFile(file);
     currentFile = file;
     const kb = file.size / 1024;
     $("file-name").textContent =
@@ -265,7 +385,22 @@
     window.addEventListener("drop", (e) => e.preventDefault());
     $("measure-btn").addEventListener("click", measure);
     $("pixel-size").addEventListener("keydown", (e) => { if (e.key === "Enter") measure(); });
-    $("pixel-size").addEventListener("change", () => { if (currentFile) measure(); });
+    $("pixel-size").addEventListener("change", () => {
+      $("pixel-size-carry").hidden = true;
+      if (currentFile) sizeFor = currentFile.name;
+      if (currentFile) measure();
+    });
+    $("pixel-size").addEventListener("input", () => {
+      if (currentFile) sizeFor = currentFile.name;
+    });
+    for (const id of ["ga-input", "lmp", "exam-date", "standard"]) {
+      $(id).addEventListener("change", () => { if (currentFile) measure(); });
+    }
+    $("ga-input").addEventListener("keydown", (e) => { if (e.key === "Enter") measure(); });
+    $("download-report").addEventListener("click",
+      () => downloadFrom("/api/report", stem() + "_report.html"));
+    $("download-dicom").addEventListener("click",
+      () => downloadFrom("/api/dicom", stem() + "_dicom.zip"));
 
     $("download-png").addEventListener("click", () => {
       if (!result) return;
