@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import frames, make_frame
+from outputs_helpers import frames, make_frame
 
 from fetalseg import standards
 from fetalseg.outputs import Exam, KnownGA

@@ -10,7 +10,7 @@ import subprocess
 import numpy as np
 import pydicom
 import pytest
-from conftest import frames, make_frame
+from outputs_helpers import frames, make_frame
 
 from fetalseg.outputs import Exam
 from fetalseg.outputs.build import dicom_datasets, write_dicom

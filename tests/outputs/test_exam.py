@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import PIXEL_SIZE, frames, make_frame
+from outputs_helpers import PIXEL_SIZE, frames, make_frame
 
 from fetalseg.biometry import measure_head
 from fetalseg.outputs import Exam, select_frame

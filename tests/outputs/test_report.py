@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import frames, make_frame
+from outputs_helpers import frames, make_frame
 
 from fetalseg import __version__, standards
 from fetalseg.errors import InputError

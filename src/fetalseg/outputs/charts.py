@@ -124,13 +124,14 @@ def growth_chart_svg(
     ylabel: str,
     point: tuple[float, float] | None = None,
     outside: bool = False,
+    label: str | None = None,
 ) -> str:
     """A growth chart as SVG text.
 
     ``ga_weeks``: ``(N,)`` weeks; ``curves``: centile -> ``(N,)`` values (mm) on that grid
     (:func:`fetalseg.standards.centile_curves`); ``point``: ``(GA weeks, value mm)`` of this
     exam, drawn red when ``outside`` (beyond the 3rd-97th centiles), else blue; a point off the
-    chart's GA range is not drawn.
+    chart's GA range is not drawn. ``label``: the accessible name (default: ``title``).
     """
     ga = np.asarray(ga_weeks, float)
     values = np.concatenate([np.asarray(v, float) for v in curves.values()])
@@ -155,7 +156,7 @@ def growth_chart_svg(
             f'<circle class="exam" cx="{ax.px(point[0]):.1f}" cy="{ax.py(point[1]):.1f}" r="4" '
             f'fill="{colour}" stroke="#fff" stroke-width="1"/>'
         )
-    return _svg("".join(parts), title, f"{title}: growth chart")
+    return _svg("".join(parts), title, label or f"{title}: growth chart")
 
 
 def series_svg(

@@ -147,7 +147,8 @@ def growth_chart(
     return growth_chart_svg(
         grid,
         curves,
-        title=f"{title} ({std.title})",
+        title=title,
+        label=f"{title}, {std.title}",
         ylabel=f"{MEASURE_NAMES[measure]} (mm)",
         point=point,
         outside=result is not None and _outside(result),
@@ -265,7 +266,8 @@ def _clip_section(exam: Exam) -> str:
     when = f" ({f.time_s:.2f} s)" if f.time_s is not None else ""
     return (
         f"<h2>Clip: {n} frames</h2><p>Reported frame: <b>{exam.selected_index + 1}</b> of {n}"
-        f"{when}, the frame whose HC is nearest the median HC of the frames measured.</p>"
+        f"{when}: the frame whose HC is nearest the median HC of the frames measured (of the "
+        "frames judged good where there are any, see the quality verdict).</p>"
         "<table><thead><tr><th>measure</th><th>median</th><th>sd</th><th>frames with a head"
         "</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>" + _clip_chart(exam)
     )
@@ -306,8 +308,9 @@ def _status_text(exam: Exam) -> tuple[str, str]:
     m = exam.selected.measurement
     if m is None:
         return "status-warn", "pixel size unknown: the head was segmented but not measured in mm"
-    cls = "status-ok" if m.status.value == "ok" else "status-warn"
-    return cls, f"{m.status.value}: {m.message}"
+    if m.status.value == "ok":  # the numbers are in the table (its message names Hadlock's GA)
+        return "status-ok", "ok: head measured"
+    return "status-warn", f"{m.status.value}: {m.message}"
 
 
 def render_report(
