@@ -107,3 +107,11 @@ def test_report_and_dicom_outputs_import_no_torch_or_matplotlib():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_clip_report_counts_frames_by_verdict(clip_exam):
+    clip_exam.frame_verdicts = ["good", "check", "good"]
+    html = render_report(clip_exam)
+    assert "Frames by quality verdict: <span class='status-warn'>2 good, 1 check</span>" in html
+    with pytest.raises(ValueError, match="verdicts"):
+        Exam(clip_exam.selected, "who2017", frame_measurements=[None], frame_verdicts=["a", "b"])

@@ -170,6 +170,7 @@ def exam_from_results(
         known_ga=ga,
         frame_measurements=measurements,
         selected_index=k,
+        frame_verdicts=[r.verdict for r in results],
     )
 
 

@@ -106,7 +106,8 @@ class Exam:
     ``selected_index`` indexes it. ``known_ga``: the GA before the scan, for centiles;
     ``standard``: the growth standard's name in :mod:`fetalseg.standards` (centiles);
     ``ga_standard``: the one GA is estimated by (``None``: ``standard`` where it has a dating
-    formula, else the default one, see :func:`fetalseg.outputs.clinical.dating_standard`).
+    formula, else the default one, see :func:`fetalseg.outputs.clinical.dating_standard`);
+    ``frame_verdicts[i]``: frame ``i``'s quality verdict (empty: not known).
     """
 
     selected: ExamFrame
@@ -115,10 +116,14 @@ class Exam:
     ga_standard: str | None = None
     frame_measurements: list[Measurement | None] = field(default_factory=list)
     selected_index: int = 0
+    frame_verdicts: list[str | None] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.frame_measurements:
             self.frame_measurements = [self.selected.measurement]
+        if self.frame_verdicts and len(self.frame_verdicts) != len(self.frame_measurements):
+            n, k = len(self.frame_measurements), len(self.frame_verdicts)
+            raise ValueError(f"{k} verdicts for {n} frames")
         if not 0 <= self.selected_index < len(self.frame_measurements):
             n = len(self.frame_measurements)
             raise ValueError(f"selected_index {self.selected_index} outside {n} frames")
@@ -126,6 +131,14 @@ class Exam:
     @property
     def is_clip(self) -> bool:
         return len(self.frame_measurements) > 1
+
+    def verdict_counts(self) -> dict[str, int]:
+        """Frames per quality verdict (``good``, ``check``, ``reject``; only those present)."""
+        counts: dict[str, int] = {}
+        for v in self.frame_verdicts:
+            if v is not None:
+                counts[v] = counts.get(v, 0) + 1
+        return {k: counts[k] for k in ("good", "check", "reject") if k in counts}
 
     def spread(self, measure: str) -> Spread | None:
         """Median, sd (``ddof=1``; 0 for one value) and n of ``measure`` over the frames where

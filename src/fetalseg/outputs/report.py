@@ -268,9 +268,19 @@ def _clip_section(exam: Exam) -> str:
         f"<h2>Clip: {n} frames</h2><p>Reported frame: <b>{exam.selected_index + 1}</b> of {n}"
         f"{when}: the frame whose HC is nearest the median HC of the frames measured (of the "
         "frames judged good where there are any, see the quality verdict).</p>"
-        "<table><thead><tr><th>measure</th><th>median</th><th>sd</th><th>frames with a head"
+        + _verdicts_text(exam)
+        + "<table><thead><tr><th>measure</th><th>median</th><th>sd</th><th>frames with a head"
         "</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>" + _clip_chart(exam)
     )
+
+
+def _verdicts_text(exam: Exam) -> str:
+    counts = exam.verdict_counts()
+    if not counts:
+        return ""
+    text = ", ".join(f"{n} {v}" for v, n in counts.items())
+    cls = "status-ok" if set(counts) == {"good"} else "status-warn"
+    return f"<p>Frames by quality verdict: <span class='{cls}'>{_esc(text)}</span>.</p>"
 
 
 def _clip_chart(exam: Exam) -> str:
