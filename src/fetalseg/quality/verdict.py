@@ -140,7 +140,9 @@ def load_thresholds(path: str | None = None) -> dict[str, Any]:
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.0f} %"
+    """A share as a percentage; small ones with the digits that make them non-zero."""
+    p = 100 * x
+    return f"{p:.0f} %" if abs(p) >= 1 or p == 0 else f"{p:.2g} %"
 
 
 def feature_reasons(features: Features, thresholds: dict[str, Any]) -> list[Reason]:
