@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 NAME = "predict"
 HELP = "segment and measure an image or a folder of images (DICOM too), or a clip"
 NEEDS_EXTRA = None
+#: exit status of ``--strict`` when a result is ``reject``
+EXIT_REJECTED = 1
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -49,10 +51,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--overwrite", action="store_true", help="replace earlier results in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help=f"exit {EXIT_REJECTED} when any image's verdict (a clip's summary verdict) is reject",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    from fetalseg.inference.batch import collect_inputs, predict_files, read_pixel_csv
+    from fetalseg.inference.batch import collect_inputs, predict_files, read_pixel_csv, report_lines
     from fetalseg.inference.predictor import Predictor
     from fetalseg.outputs.build import dicom_folder, frame_dicom_writer
 
@@ -84,8 +91,11 @@ def run(args: argparse.Namespace) -> int:
         if r["status"] == "error":
             print(f"fetalseg predict: {r['message']}", file=sys.stderr)
     print(f"{len(rows)} images: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
+    print("\n".join(report_lines(rows)))
     print(f"results in {args.out}/ (measurements.csv, measurements.json, overlays/)")
-    return EXIT_USER_ERROR if counts.get("error") == len(rows) else 0
+    if counts.get("error") == len(rows):
+        return EXIT_USER_ERROR
+    return EXIT_REJECTED if args.strict and any(r["quality"] == "reject" for r in rows) else 0
 
 
 def _predict_stream(args: argparse.Namespace) -> int:
@@ -144,12 +154,12 @@ def _predict_stream(args: argparse.Namespace) -> int:
         )
     _print_clip(clip)
     print(f"results in {out}/")
-    return 0
+    return EXIT_REJECTED if args.strict and clip.verdict == "reject" else 0
 
 
 def _print_clip(clip: ClipResult) -> None:
     s = clip.to_dict()
-    head = f"{s['n_frames']} frames, head in {s['frames_with_head']}"
+    head = f"{s['n_frames']} frames, head in {s['frames_with_head']}, good {s['good_frames']}"
     if s["hc_mm"] is not None:
         print(
             f"{head}: median HC {s['hc_mm']:.1f} mm "
@@ -157,6 +167,10 @@ def _print_clip(clip: ClipResult) -> None:
         )
     else:
         print(head + ("" if clip.pixel_size_mm is not None else " (no pixel size: no mm)"))
+    why = "; ".join(r["message"] for r in s["quality_reasons"])
+    print(f"quality: {s['quality']}" + (f" ({why})" if why else ""))
+    if s["best_frame"] is not None:
+        print(f"best frame: {s['best_frame']} (key frame, HC nearest the median: {s['key_frame']})")
     if clip.note:
         print(clip.note)
     if clip.pixel_size_source and clip.pixel_size_source.startswith("dicom"):
