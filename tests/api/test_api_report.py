@@ -11,6 +11,7 @@ from fetalseg.data.synthetic import synthetic_frame
 from fetalseg.errors import InputError
 from fetalseg.outputs.build import exam_from_results, model_label
 from fetalseg.outputs.clinical import assess_exam
+from fetalseg.result import ClipResult
 
 
 @pytest.fixture(scope="module")
@@ -55,4 +56,9 @@ def test_exam_from_frame_results(model, image):
     results = [model.measure(image, 0.25), model.measure(image[:, ::-1].copy(), 0.25)]
     exam = exam_from_results(results, [image, image[:, ::-1].copy()], model_label(model.predictor))
     assert exam.is_clip and exam.spread("hc").n == 2
+    for i, r in enumerate(results):
+        r.index = i
+    clip = ClipResult(results, results[0].pixel_size_mm)
+    assert exam.selected_index == clip.key_frame  # the clip summary's frame, one rule
+    assert exam.clip_verdict == clip.verdict
     assert "bisenet" in exam.selected.model_name

@@ -115,3 +115,10 @@ def test_clip_report_counts_frames_by_verdict(clip_exam):
     assert "Frames by quality verdict: <span class='status-warn'>2 good, 1 check</span>" in html
     with pytest.raises(ValueError, match="verdicts"):
         Exam(clip_exam.selected, "who2017", frame_measurements=[None], frame_verdicts=["a", "b"])
+
+
+def test_clip_report_shows_the_clip_verdict_and_its_reasons(clip_exam):
+    clip_exam.clip_verdict = "check"
+    clip_exam.clip_reasons = [{"code": "frames_disagree", "severity": "check", "message": "M."}]
+    html = render_report(clip_exam)
+    assert "verdict-check'>Clip: <b>check</b><ul><li>M.</li>" in html

@@ -2,8 +2,8 @@
 
 * :func:`known_ga`: the GA the user gave (``"20+3"``, weeks, or LMP + exam date).
 * :func:`exam_from_results`: :class:`~fetalseg.result.FrameResult` s and their images -> an
-  :class:`~fetalseg.outputs.exam.Exam` (the frame to report picked by
-  :func:`~fetalseg.outputs.exam.select_frame`).
+  :class:`~fetalseg.outputs.exam.Exam` (the frame to report: a clip summary's key frame,
+  :attr:`fetalseg.result.ClipResult.key_frame`, else :func:`~fetalseg.outputs.exam.select_frame`).
 * :func:`measure_exam`: measure an image, several images of one exam, or a clip with a
   :class:`fetalseg.api.Model`, then :func:`exam_from_results` (what ``fetalseg report`` and
   :meth:`fetalseg.api.Model.report` do).
@@ -150,12 +150,15 @@ def exam_from_results(
     :data:`fetalseg.standards.DEFAULT_STANDARD`.
     """
     from fetalseg import standards
+    from fetalseg.result import ClipResult
 
     if not results or len(results) != len(images):
         raise InputError(f"{len(results)} results for {len(images)} frames: nothing to report")
     headers = list(headers) if headers is not None else [None] * len(results)
     measurements = [r.measurement for r in results]
-    k = select_frame(measurements, [r.verdict for r in results])
+    clip = ClipResult(_indexed(results), results[0].pixel_size_mm) if len(results) > 1 else None
+    key = clip.key_frame if clip is not None else None  # the clip summary's own frame
+    k = key if key is not None else select_frame(measurements, [r.verdict for r in results])
     frame = exam_frame(
         results[k],
         images[k],
@@ -171,7 +174,16 @@ def exam_from_results(
         frame_measurements=measurements,
         selected_index=k,
         frame_verdicts=[r.verdict for r in results],
+        clip_verdict=None if clip is None else clip.verdict,
+        clip_reasons=[] if clip is None else clip.quality_reasons(),
     )
+
+
+def _indexed(results: Sequence[FrameResult]) -> list[FrameResult]:
+    """``results`` with ``index`` = their position (a clip's key frame is an index)."""
+    import dataclasses
+
+    return [r if r.index == i else dataclasses.replace(r, index=i) for i, r in enumerate(results)]
 
 
 def measure_exam(

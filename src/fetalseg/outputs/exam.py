@@ -107,7 +107,9 @@ class Exam:
     ``standard``: the growth standard's name in :mod:`fetalseg.standards` (centiles);
     ``ga_standard``: the one GA is estimated by (``None``: ``standard`` where it has a dating
     formula, else the default one, see :func:`fetalseg.outputs.clinical.dating_standard`);
-    ``frame_verdicts[i]``: frame ``i``'s quality verdict (empty: not known).
+    ``frame_verdicts[i]``: frame ``i``'s quality verdict (empty: not known); ``clip_verdict``
+    and ``clip_reasons`` (``code``, ``severity``, ``message`` dicts): the clip's own verdict
+    (:class:`fetalseg.result.ClipResult`: no good frame, frames that disagree...).
     """
 
     selected: ExamFrame
@@ -117,6 +119,8 @@ class Exam:
     frame_measurements: list[Measurement | None] = field(default_factory=list)
     selected_index: int = 0
     frame_verdicts: list[str | None] = field(default_factory=list)
+    clip_verdict: str | None = None
+    clip_reasons: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.frame_measurements:

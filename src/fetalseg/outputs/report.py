@@ -266,8 +266,8 @@ def _clip_section(exam: Exam) -> str:
     when = f" ({f.time_s:.2f} s)" if f.time_s is not None else ""
     return (
         f"<h2>Clip: {n} frames</h2><p>Reported frame: <b>{exam.selected_index + 1}</b> of {n}"
-        f"{when}: the frame whose HC is nearest the median HC of the frames measured (of the "
-        "frames judged good where there are any, see the quality verdict).</p>"
+        f"{when}: the frame whose HC is nearest the median HC of the frames the clip summary "
+        "uses (those judged good, else those to check).</p>"
         + _verdicts_text(exam)
         + "<table><thead><tr><th>measure</th><th>median</th><th>sd</th><th>frames with a head"
         "</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>" + _clip_chart(exam)
@@ -276,11 +276,20 @@ def _clip_section(exam: Exam) -> str:
 
 def _verdicts_text(exam: Exam) -> str:
     counts = exam.verdict_counts()
-    if not counts:
-        return ""
-    text = ", ".join(f"{n} {v}" for v, n in counts.items())
-    cls = "status-ok" if set(counts) == {"good"} else "status-warn"
-    return f"<p>Frames by quality verdict: <span class='{cls}'>{_esc(text)}</span>.</p>"
+    out = ""
+    if counts:
+        text = ", ".join(f"{n} {v}" for v, n in counts.items())
+        cls = "status-ok" if set(counts) == {"good"} else "status-warn"
+        out = f"<p>Frames by quality verdict: <span class='{cls}'>{_esc(text)}</span>.</p>"
+    if exam.clip_verdict is not None:
+        reasons = "".join(f"<li>{_esc(r['message'])}</li>" for r in exam.clip_reasons)
+        out += (
+            f"<div class='verdict verdict-{_esc(exam.clip_verdict)}'>Clip: "
+            f"<b>{_esc(exam.clip_verdict)}</b>"
+            + (f"<ul>{reasons}</ul>" if reasons else "")
+            + "</div>"
+        )
+    return out
 
 
 def _clip_chart(exam: Exam) -> str:
