@@ -93,3 +93,13 @@ def test_predict_dicom_out_writes_sr_and_seg_per_file(png, tmp_path):
     files = sorted(p.name for p in (dcm / "scan").iterdir())
     assert files[0] == "sc.dcm" and files[-1] == "sr.dcm"
     assert main([*args, "--dicom-out", str(dcm), "--quiet"]) == 2  # no --overwrite
+
+
+def test_report_of_several_images_is_one_exam(png, tmp_path):
+    other = tmp_path / "other.png"
+    cv2.imwrite(str(other), synthetic_frame(400, 300, rng=6)[0])
+    out = tmp_path / "two.html"
+    assert main(["report", str(png), str(other), "--pixel-size", "0.25", "--out", str(out)]) == 0
+    html = out.read_text()
+    assert "Clip: 2 frames" in html and "frame" in html
+    assert "Frames by quality verdict" in html

@@ -223,7 +223,7 @@ def measure_exam(
         results = [model.measure(f, pixel_size_mm) for f in frames_in]
         headers = [read_header(x) if isinstance(x, str | Path) else None for x in items]
         multi, note = False, None
-        label = None if len(items) == 1 else f"{len(items)} images"
+        label = None
     for r in results:
         if pixel_size_source and r.pixel_size_source == SOURCE_API:
             r.pixel_size_source = pixel_size_source
@@ -239,8 +239,8 @@ def measure_exam(
         multi_frame=multi,
         source_name=label,
     )
-    if label is not None and not multi and exam.is_clip:
-        exam.selected.source_name = f"{results[exam.selected_index].name} ({label})"
+    if not single and exam.is_clip:  # several images: name the one reported
+        exam.selected.source_name = results[exam.selected_index].name
     return exam
 
 
