@@ -20,7 +20,7 @@ from fetalseg.inference.onnx_export import (
     quantize_int8,
 )
 from fetalseg.inference.weights import LoadedModel
-from fetalseg.models import build_model
+from fetalseg.models import create_model
 from fetalseg.models.bisenet import LOGIT_STRIDE
 from fetalseg.runtimes import open_runtime
 
@@ -36,7 +36,7 @@ def loaded() -> LoadedModel:
     torch.manual_seed(0)
     config = to_dict(RunConfig())
     config["data"].update(width=W, height=H)
-    return LoadedModel(config, {"epoch": 0}, Path("x.pt"), build_model("bisenet").eval())
+    return LoadedModel(config, {"epoch": 0}, Path("x.pt"), create_model("bisenet").eval())
 
 
 @pytest.fixture(scope="module")

@@ -37,8 +37,7 @@ from fetalseg.data.dataset import CachedSet, cache_records, iterate_batches, loa
 from fetalseg.errors import InputError
 from fetalseg.losses.dice import DeepSupervisionDiceLoss
 from fetalseg.metrics.segmentation import overlap_metrics
-from fetalseg.models import MODELS, build_from_config
-from fetalseg.models.bisenet import OUTPUT_STRIDE
+from fetalseg.models import MODELS, create_model_from_config
 from fetalseg.training.averaging import WeightAverage
 from fetalseg.training.checkpoint import load_checkpoint, save_atomic
 from fetalseg.training.hardware import pick_device, use_bf16
@@ -256,7 +255,7 @@ def _initial_weights(model: torch.nn.Module, cfg: RunConfig) -> None:
             "give the .safetensors or .pt file"
         )
     # Only the inference weights: the aux heads keep this run's own initialisation.
-    model.load_state_dict(inference_state(loaded.model.state_dict()), strict=False)
+    model.load_state_dict(inference_state(loaded.model.state_dict(), model), strict=False)
 
 
 def _rng_state(np_rng: np.random.Generator) -> dict[str, Any]:
@@ -314,14 +313,14 @@ def train(
     # it cannot take is refused at once.
     try:
         # a resumed run's weights come from its checkpoint: no need for the pretrained file
-        model = build_from_config(
+        model = create_model_from_config(
             to_dict(cfg.model), pretrained=cfg.model.pretrained and ckpt is None
         )
     except ValueError as e:
         raise InputError(f"config model: {e}") from None
     if t.init_from and ckpt is None:
         _initial_weights(model, cfg)
-    stride = getattr(model, "stride", OUTPUT_STRIDE)
+    stride = model.output_stride
     if cfg.data.width % stride or cfg.data.height % stride:
         raise InputError(
             f"config data.width x data.height = {cfg.data.width}x{cfg.data.height}: "
