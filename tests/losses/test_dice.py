@@ -43,6 +43,7 @@ def test_bce_term_on_the_final_output_only():
     # final logit 0 on 4 pixels: BCE = ln 2 exactly; aux outputs get Dice only.
     target = torch.tensor([[[[1.0, 1.0], [0.0, 0.0]]]])
     final, aux = torch.zeros(1, 1, 2, 2), torch.full((1, 1, 2, 2), -20.0)
-    plain = DeepSupervisionDiceLoss(alpha=1.0)(TrainOutputs(final, (aux,)), target).item()
-    with_bce = DeepSupervisionDiceLoss(alpha=1.0, bce_weight=2.0)(TrainOutputs(final, (aux,)), target).item()
+    outputs = TrainOutputs(final, (aux,))
+    plain = DeepSupervisionDiceLoss(alpha=1.0)(outputs, target).item()
+    with_bce = DeepSupervisionDiceLoss(alpha=1.0, bce_weight=2.0)(outputs, target).item()
     assert with_bce - plain == pytest.approx(2.0 * math.log(2.0), rel=1e-5)

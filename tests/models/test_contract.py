@@ -18,7 +18,10 @@ from fetalseg.models import MODELS, SegmentationNet, TrainOutputs, create_model,
 from fetalseg.models.profile import REFERENCE_SIZES
 
 #: cheaper widths for models whose constructor has them
-SMALL: dict[str, dict[str, object]] = {"unet": {"base_width": 8}, "bisenet": {"fusion_channels": 32}}
+SMALL: dict[str, dict[str, object]] = {
+    "unet": {"base_width": 8},
+    "bisenet": {"fusion_channels": 32},
+}
 NAMES = sorted(MODELS)
 
 

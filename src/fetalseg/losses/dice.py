@@ -45,9 +45,7 @@ class DeepSupervisionDiceLoss(nn.Module):
         self.dice = dice_loss(smooth)
         self.circumference = CircumferenceLoss()
 
-    def forward(
-        self, outputs: torch.Tensor | TrainOutputs, target: torch.Tensor
-    ) -> torch.Tensor:
+    def forward(self, outputs: torch.Tensor | TrainOutputs, target: torch.Tensor) -> torch.Tensor:
         if isinstance(outputs, torch.Tensor):
             outputs = TrainOutputs(outputs)
         final = outputs.logits.float()

@@ -124,9 +124,7 @@ class SegmentationNet(nn.Module):
         return key.split(".")[0] in cls.training_only
 
     @classmethod
-    def from_config(
-        cls, model_cfg: Mapping[str, Any], pretrained: bool = False
-    ) -> SegmentationNet:
+    def from_config(cls, model_cfg: Mapping[str, Any], pretrained: bool = False) -> SegmentationNet:
         """The model a config's ``model`` section describes (a :class:`~fetalseg.config.
         ModelConfig` as a dict, as stored in checkpoints). A field left at its default is
         ignored by a model that does not take it; set to anything else it is refused

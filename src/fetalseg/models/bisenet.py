@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fetalseg.models.efficientnet_lite import VARIANTS, EfficientNetLite, load_imagenet_weights
 from fetalseg.models.base import SegmentationNet, TrainOutputs, register_model
+from fetalseg.models.efficientnet_lite import VARIANTS, EfficientNetLite, load_imagenet_weights
 from fetalseg.models.layers import ConvBNReLU, kaiming_init
 from fetalseg.models.resnet import ResNet18
 

@@ -32,7 +32,8 @@ class Profile:
 
 def inference_params(model: SegmentationNet) -> int:
     """Parameters used at inference: the model's ``training_only`` heads are left out."""
-    return sum(p.numel() for name, p in model.named_parameters() if not model.is_training_only(name))
+    params = model.named_parameters()
+    return sum(p.numel() for name, p in params if not model.is_training_only(name))
 
 
 @torch.no_grad()
