@@ -14,7 +14,8 @@ import torch
 from fetalseg.config import load_config
 from fetalseg.errors import InputError
 from fetalseg.training.checkpoint import load_checkpoint
-from fetalseg.training.trainer import _truncate_log, lr_factor, read_log, train
+from fetalseg.training.runlog import read_log, truncate_log
+from fetalseg.training.trainer import lr_factor, train
 
 TINY = [
     "data.synthetic=10",
@@ -117,7 +118,7 @@ def test_log_from_before_hc_adf_is_upgraded_on_resume(tmp_path, newline):
     lines = ["epoch,train_loss,val_dsc,lr,images_per_s,seconds"]
     lines += ["1,0.5,0.9,0.0003,10.0,50.0", "2,0.4,0.92,0.0003,10.0,50.0", "3,0.3,0.9"]
     log.write_bytes(newline.join(lines).encode())
-    _truncate_log(log, 2)
+    truncate_log(log, 2)
     rows = read_log(log)
     assert [r["epoch"] for r in rows] == [1, 2]
     assert rows[1]["val_dsc"] == 0.92 and rows[1]["lr"] == 0.0003

@@ -117,7 +117,8 @@ def run_study(study: StudyConfig, progress: bool = True) -> dict[str, Any]:
     from fetalseg.inference.predictor import Predictor
     from fetalseg.models import create_model
     from fetalseg.models.profile import count_macs, inference_params
-    from fetalseg.training.trainer import read_log, train
+    from fetalseg.training.runlog import read_log
+    from fetalseg.training.trainer import train
 
     out = Path(study.out)
     out.mkdir(parents=True, exist_ok=True)
