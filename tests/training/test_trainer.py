@@ -71,6 +71,18 @@ def test_resume_continues_exactly(tmp_path):
     assert again.epochs_run == 0  # already complete: nothing to do
 
 
+def test_resume_applies_the_epochs_override_and_refuses_other_changes(tmp_path):
+    """``fetalseg train --resume --set train.epochs=N`` extends the stored run (it used to be
+    ignored: the stored config replaced the overridden one); other overrides are refused."""
+    train(tiny_cfg("train.epochs=1"), tmp_path, progress=False)
+    overrides = [*TINY, "train.epochs=2"]
+    resumed = train(load_config(None, overrides), tmp_path, True, False, overrides=overrides)
+    assert resumed.epochs_run == 1
+    assert load_checkpoint(tmp_path / "last.pt")["config"]["train"]["epochs"] == 2
+    with pytest.raises(InputError, match=r"train\.lr = 0\.1: a resumed run keeps"):
+        train(tiny_cfg("train.lr=0.1"), tmp_path, True, False, overrides=["train.lr=0.1"])
+
+
 def test_bf16_channels_last_step(tmp_path):
     result = train(
         tiny_cfg("train.epochs=1", "train.precision=bf16", "train.channels_last=true"),
