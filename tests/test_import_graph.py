@@ -9,6 +9,12 @@ is called: such lazy imports are allowed, and are the way to use an optional hea
 that is a module, else to ``a.b``; the parent packages an import also runs (``a/__init__``) are
 not edges of the cycle check (every module would otherwise depend on ``fetalseg/__init__``), but
 they are followed by the torch check, as Python runs them.
+
+One level up, the *layers* (``fetalseg.models``, ``fetalseg.inference``, ``fetalseg.training``,
+``fetalseg.artifacts``, ...: the first name under ``fetalseg``) must be ordered too, counting
+every import, lazy ones included: a lazy import may break a module cycle, not make two layers
+depend on each other (today: artifacts < models < inference < training). The package's own
+``__init__`` (the public facade) is left out of that graph.
 """
 
 from __future__ import annotations
@@ -76,13 +82,21 @@ def _module_level_imports(body: list[ast.stmt]) -> list[ast.Import | ast.ImportF
     return found
 
 
-def _imported_names(name: str, path: Path, modules: dict[str, Path]) -> list[str]:
-    """Absolute names of what module ``name`` (at ``path``) imports at module level: for ``from
-    X import a``, ``X.a`` when that is a module, else ``X``."""
+def _all_imports(body: list[ast.stmt]) -> list[ast.Import | ast.ImportFrom]:
+    """Every import statement, lazy ones (inside functions) included."""
+    module = ast.Module(body=body, type_ignores=[])
+    return [n for n in ast.walk(module) if isinstance(n, (ast.Import, ast.ImportFrom))]
+
+
+def _imported_names(
+    name: str, path: Path, modules: dict[str, Path], lazy: bool = False
+) -> list[str]:
+    """Absolute names of what module ``name`` (at ``path``) imports at module level (``lazy``:
+    anywhere): for ``from X import a``, ``X.a`` when that is a module, else ``X``."""
     tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     out = []
-    for node in _module_level_imports(tree.body):
+    for node in (_all_imports if lazy else _module_level_imports)(tree.body):
         if isinstance(node, ast.Import):
             out += [alias.name for alias in node.names]
             continue
@@ -174,6 +188,31 @@ def test_no_import_cycles():
     internal, _ = _graph()
     cycles = find_cycles(internal)
     assert not cycles, "module-level import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
+
+
+def _layer(module: str) -> str:
+    return ".".join(module.split(".")[:2])
+
+
+def _layer_graph() -> dict[str, set[str]]:
+    """Layer -> the other layers its modules import anywhere (the root package left out)."""
+    modules = _modules()
+    graph: dict[str, set[str]] = {_layer(m): set() for m in modules if m != PACKAGE}
+    for name, path in modules.items():
+        if name == PACKAGE:
+            continue
+        for target in _imported_names(name, path, modules, lazy=True):
+            internal = target.split(".")[0] == PACKAGE and target != PACKAGE
+            if internal and _layer(target) != _layer(name):
+                graph[_layer(name)].add(_layer(target))
+    return graph
+
+
+def test_layers_do_not_depend_on_each_other_in_a_circle():
+    cycles = find_cycles(_layer_graph())
+    assert not cycles, "layer cycles (lazy imports included):\n" + "\n".join(
+        " -> ".join(c) for c in cycles
+    )
 
 
 def _runs_on_import(module: str, internal: dict[str, set[str]]) -> dict[str, str | None]:

@@ -24,8 +24,8 @@ import torch
 from fetalseg.data.io import decode_image
 from fetalseg.inference.predictor import Predictor
 from fetalseg.inference.weights import load_model
+from fetalseg.machine import cpu_flags
 from fetalseg.models import create_model
-from fetalseg.training.hardware import cpu_flags
 
 BACKEND_LABELS = {
     "torch": "PyTorch eager fp32",

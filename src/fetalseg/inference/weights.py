@@ -16,7 +16,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from fetalseg.artifacts import ModelInfo, onnx_model_info, shipped_int8, shipped_weights
+from fetalseg.artifacts import (
+    ModelInfo,
+    check_model_config,
+    load_checkpoint,
+    onnx_model_info,
+    shipped_int8,
+    shipped_weights,
+)
 from fetalseg.errors import InputError
 from fetalseg.models import SegmentationNet, create_model_from_config, model_class
 
@@ -92,12 +99,8 @@ def load_model(path: str | Path | None = None) -> LoadedModel:
             raise InputError(f"{source}: its metadata is not valid JSON ({e.msg})") from None
         if not isinstance(info, dict):
             info = {}
-        from fetalseg.training.checkpoint import check_model_config
-
         check_model_config(config, source)
     else:
-        from fetalseg.training.checkpoint import load_checkpoint
-
         ckpt = load_checkpoint(source)
         config, state = ckpt["config"], ckpt["model"]
         info = {"epoch": ckpt.get("epoch", -1) + 1, "val_dsc": ckpt.get("val_dsc")}
@@ -109,8 +112,6 @@ def export_safetensors(
 ) -> Path:
     """Write a training checkpoint's inference weights as fp16 safetensors with metadata."""
     from safetensors.torch import save_file
-
-    from fetalseg.training.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(checkpoint)
     net = model_class(ckpt["config"]["model"]["name"])
