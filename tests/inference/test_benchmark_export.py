@@ -62,6 +62,7 @@ def test_export_onnx_and_int8_predictors_agree(tiny_checkpoint, tmp_path, capsys
     assert (ov == int8).mean() > 0.99
 
 
+@pytest.mark.slow  # an ONNX export
 def test_onnx_file_cannot_run_on_torch_backend(tiny_checkpoint, tmp_path, capsys):
     out = tmp_path / "m.onnx"
     assert main(["export", "--checkpoint", str(tiny_checkpoint), "--out", str(out)]) == 0
