@@ -12,6 +12,13 @@ Run folder layout::
 
 Data-parallel: launched under ``torchrun`` (``torch.distributed`` initialised), each rank trains on
 its shard of every epoch's shuffled order and DDP averages the gradients; rank 0 writes files.
+
+:func:`train` is a short loop over units each testable alone: :func:`resumed_config`,
+:func:`placement`, :func:`seed_streams`, :func:`build_model`, :func:`training_splits`,
+:func:`prepare_run_dir`, then per epoch :func:`epoch_shard`, :func:`train_epoch`,
+:func:`update_average`, :func:`validate`, :func:`select_best`, :func:`log_row` and
+:func:`save_epoch`; the checkpointed state and its restoration are in
+:mod:`fetalseg.training.checkpoint`, the log in :mod:`fetalseg.training.runlog`.
 """
 
 from __future__ import annotations
