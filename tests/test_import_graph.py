@@ -24,8 +24,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = "fetalseg"
 
@@ -254,7 +252,6 @@ def test_core_modules_do_not_import_torch_at_module_level():
     assert not problems, "\n".join(sorted(set(problems)))
 
 
-@pytest.mark.slow
 def test_core_modules_import_without_torch_in_a_fresh_interpreter():
     """The same, observed: importing every core module leaves ``torch`` out of ``sys.modules``."""
     code = (
