@@ -1,4 +1,4 @@
-"""Interleaved OpenVINO latency of two exported ONNX models (e.g. a candidate's int8 export and
+"""Interleaved OpenVINO latency of exported ONNX models (e.g. a candidate's int8 export and
 the shipped one): rounds alternate between them, so machine load hits both alike.
 
     python scripts/bench_pair.py out/export/candidate_int8.onnx \\
@@ -13,45 +13,54 @@ from pathlib import Path
 
 import numpy as np
 
+from fetalseg.artifacts import onnx_model_info
 from fetalseg.inference.benchmark import _time, machine_info
-from fetalseg.inference.weights import load_model
 from fetalseg.runtimes import open_runtime
+
+
+def interleaved_latency(
+    models: list[Path], rounds: int, iterations: int, threads: int
+) -> list[dict[str, float]]:
+    """p50/p95 (ms) and count per model; rounds alternate between the models, so load on the
+    machine hits all alike. Each model gets a random ``(1, C, H, W)`` input of its own size."""
+    sessions, feeds = [], []
+    for path in models:
+        info = onnx_model_info(path)  # the config only (input size, channels)
+        w, h = info.size
+        rng = np.random.default_rng(0)
+        feeds.append(rng.uniform(-1, 1, (1, info.in_channels, h, w)).astype(np.float32))
+        sessions.append(open_runtime("openvino", path, threads))
+    times: list[list[float]] = [[] for _ in models]
+    for _ in range(rounds):
+        for i, (s, x) in enumerate(zip(sessions, feeds)):
+            times[i] += _time(lambda s=s, x=x: s.run(x), 3, iterations)
+    out = []
+    for t in times:
+        ms = np.asarray(t) * 1000
+        out.append(
+            {
+                "p50_ms": float(np.percentile(ms, 50)),
+                "p95_ms": float(np.percentile(ms, 95)),
+                "n": len(ms),
+            }
+        )
+    return out
 
 
 def main() -> None:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("models", nargs=2, type=Path)
+    p.add_argument("models", nargs="+", type=Path)
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--iterations", type=int, default=30)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--out", type=Path)
     args = p.parse_args()
-    sessions, feeds = [], []
-    for path in args.models:
-        loaded = load_model(path)  # ONNX: the config only (input size, channels)
-        w, h = loaded.size
-        x = (
-            np.random.default_rng(0)
-            .uniform(-1, 1, (1, loaded.in_channels, h, w))
-            .astype(np.float32)
-        )
-        sessions.append(open_runtime("openvino", path, args.threads))
-        feeds.append(x)
-    times: list[list[float]] = [[], []]
-    for _ in range(args.rounds):
-        for i, (s, x) in enumerate(zip(sessions, feeds)):
-            times[i] += _time(lambda s=s, x=x: s.run(x), 3, args.iterations)
+    stats = interleaved_latency(args.models, args.rounds, args.iterations, args.threads)
     result = {"machine": machine_info(args.threads), "models": {}}
-    for path, t in zip(args.models, times):
-        ms = np.asarray(t) * 1000
-        result["models"][str(path)] = {
-            "p50_ms": float(np.percentile(ms, 50)),
-            "p95_ms": float(np.percentile(ms, 95)),
-            "n": len(ms),
-        }
-        r = result["models"][str(path)]
+    for path, r in zip(args.models, stats):
+        result["models"][str(path)] = r
         print(f"{path}: p50 {r['p50_ms']:.2f} ms, p95 {r['p95_ms']:.2f} ms, n {r['n']}")
     if args.out:
         args.out.write_text(json.dumps(result, indent=1))

@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from fetalseg.biometry import Ellipse, Measurement, Status, gestational_age_weeks, measure_head
-
-if TYPE_CHECKING:
-    from fetalseg.quality import Quality
+from fetalseg.quality import CHECK, GOOD, REJECT, Quality, Reason, worst
 
 PixelSize = tuple[float, float]
 
@@ -214,13 +212,51 @@ def _median(values: list[float]) -> float | None:
     return float(np.median(values)) if values else None
 
 
+#: Clip-wide reasons: about the calibration every frame of a clip shares. Said once for the
+#: clip; a frame's own grade (:func:`frame_grade`) leaves them out, so that a px-only clip
+#: still has ``good`` frames to summarise.
+CLIP_WIDE_CODES = frozenset({"no_pixel_size", "pixel_size_conflict"})
+
+#: Good frames of one head disagree when their HC's robust sd (IQR / 1.349, the normal
+#: distribution's sd; the sample sd for fewer than 4 frames) exceeds this, in mm: 3x the sd of
+#: one frame's HC error (about 2.3 mm: the test split's ADF of 1.8 mm is a mean absolute error,
+#: sd = ADF x sqrt(pi / 2) for a normal error; see docs/hc_accuracy.md).
+DISAGREE_SD_MM = 7.0
+#: The same without a pixel size, relative to the median HC (px): 3x a 2.3 mm error on a
+#: 180 mm (30 week) head, 1.3 %, rounded up.
+DISAGREE_CV = 0.04
+
+
+def frame_grade(f: FrameResult) -> str | None:
+    """A frame's verdict within a clip: the worst severity among its reasons other than the
+    clip-wide :data:`CLIP_WIDE_CODES`; ``None`` without a quality assessment."""
+    if f.quality is None:
+        return None
+    return worst(r.severity for r in f.quality.reasons if r.code not in CLIP_WIDE_CODES)
+
+
+def _robust_sd(values: list[float]) -> float:
+    if len(values) < 2:
+        return 0.0
+    if len(values) < 4:
+        return float(np.std(values, ddof=1))
+    q1, q3 = np.percentile(values, [25, 75])
+    return float(q3 - q1) / 1.349
+
+
 @dataclass
 class ClipResult:
-    """A clip's answer: the median over the frames where a head was found.
+    """A clip's answer: the median over its ``good`` frames with a head.
 
-    ``frames``: every frame's :class:`FrameResult`; ``key_frame``: the index of the frame whose
-    HC is closest to the median (the one to show), ``None`` without a head. Spread (``hc_min``,
-    ``hc_max``, ``hc_iqr``, ``hc_sd``) is in ``spread_unit``: mm, or px without a pixel size.
+    Which frames count (:attr:`used`): those with a head whose :func:`frame_grade` is
+    ``good``; when there are none, the ``check`` ones (said in :attr:`message` and in the
+    reasons, the clip's verdict is then at best ``check``); frames graded ``reject`` never.
+
+    ``key_frame``: the used frame whose HC is closest to the median; ``best_frame``: the used
+    frame to show as the sweep's best (:meth:`best_frame`). Spread (``hc_min``, ``hc_max``,
+    ``hc_iqr``, ``hc_sd``) is over the used frames, in ``spread_unit``: mm, or px without a
+    pixel size; ``frames_disagree`` when it is wider than one head's frames scatter
+    (:data:`DISAGREE_SD_MM`, :data:`DISAGREE_CV`).
     """
 
     frames: list[FrameResult]
@@ -235,12 +271,26 @@ class ClipResult:
         return [f for f in self.frames if f.found]
 
     @property
+    def good_frames(self) -> list[FrameResult]:
+        """Frames with a head graded ``good`` (unassessed frames count as good: results built
+        without a prediction, e.g. in tests of the medians)."""
+        return [f for f in self.with_head if frame_grade(f) in (GOOD, None)]
+
+    @property
+    def used(self) -> list[FrameResult]:
+        """The frames the summary is computed on (see the class docstring)."""
+        good = self.good_frames
+        if good:
+            return good
+        return [f for f in self.with_head if frame_grade(f) == CHECK]
+
+    @property
     def spread_unit(self) -> str:
         return "mm" if self.pixel_size_mm is not None else "px"
 
-    def _hc(self) -> list[float]:
+    def _hc(self, frames: list[FrameResult] | None = None) -> list[float]:
         key = "hc_mm" if self.pixel_size_mm is not None else "hc_px"
-        return [float(f.to_dict()[key]) for f in self.with_head]
+        return [float(f.to_dict()[key]) for f in (self.used if frames is None else frames)]
 
     @property
     def hc_median(self) -> float | None:
@@ -252,7 +302,77 @@ class ClipResult:
         if not hc:
             return None
         med = float(np.median(hc))
-        return self.with_head[int(np.argmin([abs(v - med) for v in hc]))].index
+        return self.used[int(np.argmin([abs(v - med) for v in hc]))].index
+
+    @property
+    def best_frame(self) -> int | None:
+        """The sweep's best frame: among the used frames whose HC lies in the central half
+        (Q1-Q3; all of them for fewer than 4), the one whose head region matches its fitted
+        ellipse best (highest ``ellipse_dice``, :class:`fetalseg.quality.Features`: a clean,
+        complete outline); ties, and frames without features, go to the HC closest to the
+        median. ``None`` without a used frame."""
+        used, hc = self.used, self._hc()
+        if not used:
+            return None
+        med = float(np.median(hc))
+        central = list(range(len(used)))
+        if len(used) >= 4:
+            q1, q3 = np.percentile(hc, [25, 75])
+            central = [i for i in central if q1 <= hc[i] <= q3]
+
+        def score(i: int) -> tuple[float, float]:
+            q = used[i].quality
+            d = q.features.ellipse_dice if q is not None and q.features is not None else None
+            d = d if d is not None and math.isfinite(d) else -math.inf
+            return (d, -abs(hc[i] - med))
+
+        return used[max(central, key=score)].index
+
+    @property
+    def frames_disagree(self) -> bool:
+        """Whether the used frames' HC scatter more than one head's frames do."""
+        hc = self._hc()
+        if len(hc) < 2:
+            return False
+        sd = _robust_sd(hc)
+        if self.pixel_size_mm is not None:
+            return sd > DISAGREE_SD_MM
+        return sd > DISAGREE_CV * float(np.median(hc))
+
+    def quality_reasons(self) -> list[dict[str, Any]]:
+        """The clip's reasons (as :meth:`fetalseg.quality.Reason.to_dict`): the clip-wide
+        calibration reasons of its frames (once each), no good frames, frames that disagree."""
+        out: dict[str, dict[str, Any]] = {}
+        for f in self.frames:
+            for r in f.quality.reasons if f.quality is not None else ():
+                if r.code in CLIP_WIDE_CODES or r.code == "implausible_pixel_size":
+                    out.setdefault(r.code, r.to_dict())
+        n_good, n_used = len(self.good_frames), len(self.used)
+        if self.with_head and not n_good:
+            sev = CHECK if n_used else REJECT
+            msg = (
+                f"No good frame: the summary is of the {n_used} frames to check."
+                if n_used
+                else "No frame with a head passed the quality check: no clip measurement."
+            )
+            out["no_good_frames"] = _reason("no_good_frames", sev, msg, float(n_good), 1.0)
+        if self.frames_disagree:
+            sd, unit = _robust_sd(self._hc()), self.spread_unit
+            limit = DISAGREE_SD_MM if unit == "mm" else DISAGREE_CV * (self.hc_median or 0.0)
+            msg = (
+                f"The frames' HC disagree (sd {sd:.1f} {unit}, limit {limit:.1f} {unit}): "
+                "more than one head or view in the clip?"
+            )
+            out["frames_disagree"] = _reason("frames_disagree", CHECK, msg, sd, limit)
+        return list(out.values())
+
+    @property
+    def verdict(self) -> str:
+        """The clip's verdict: the worst severity of :meth:`quality_reasons` (``reject``
+        without any used frame)."""
+        if not self.used:
+            return REJECT
+        return worst(r["severity"] for r in self.quality_reasons())
 
     def spread(self) -> dict[str, float | None]:
         hc = self._hc()
@@ -269,9 +389,9 @@ class ClipResult:
         }
 
     def medians(self) -> dict[str, float | None]:
-        """Median HC/BPD/OFD in mm (``None`` without a pixel size) and px, and the GA of the
-        median HC."""
-        heads = [f.to_dict() for f in self.with_head]
+        """Median HC/BPD/OFD of the used frames in mm (``None`` without a pixel size) and px,
+        and the GA of the median HC."""
+        heads = [f.to_dict() for f in self.used]
         out = {k: _median([h[k] for h in heads]) for k in ("hc_px", "bpd_px", "ofd_px")}
         mm = self.pixel_size_mm is not None and bool(heads)
         for k in ("hc_mm", "bpd_mm", "ofd_mm"):
@@ -281,7 +401,7 @@ class ClipResult:
 
     @property
     def status(self) -> str:
-        if not self.with_head:
+        if not self.used:
             return Status.NO_HEAD.value
         medians = self.medians()
         if medians["hc_mm"] is not None and medians["ga_weeks"] is None:
@@ -293,18 +413,33 @@ class ClipResult:
         n, k = len(self.frames), len(self.with_head)
         if not k:
             return f"No head found in any of the {n} frames."
-        text = f"Median of the {k} of {n} frames with a head."
+        used, good = len(self.used), len(self.good_frames)
+        if not used:
+            return f"None of the {k} frames with a head passed the quality check (of {n} frames)."
+        kind = GOOD if good else CHECK
+        text = f"Median of the {used} {kind} frames of {n} ({k} with a head)."
         if self.pixel_size_mm is None:
-            return text + " Pixel size unknown: px only."
-        if self.status == Status.OUT_OF_RANGE.value:
+            text += " Pixel size unknown: px only."
+        elif self.status == Status.OUT_OF_RANGE.value:
             text += " Median HC outside the range of Hadlock's formula: no GA."
+        if self.frames_disagree:
+            text += " The frames disagree: check the clip."
         return text
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary. Quality keys: ``good_frames`` (count), ``frames_used``,
+        ``best_frame`` (index), ``frames_disagree`` (bool), ``quality`` (the clip's verdict) and
+        ``quality_reasons`` (list of reason dicts)."""
         return {
             "n_frames": len(self.frames),
             "frames_with_head": len(self.with_head),
+            "good_frames": len(self.good_frames),
+            "frames_used": len(self.used),
             "key_frame": self.key_frame,
+            "best_frame": self.best_frame,
+            "frames_disagree": self.frames_disagree,
+            "quality": self.verdict,
+            "quality_reasons": self.quality_reasons(),
             "status": self.status,
             "message": self.message,
             **self.medians(),
@@ -316,3 +451,7 @@ class ClipResult:
             "dropped_frames": self.dropped_frames,
             "fps_processed": self.fps_processed,
         }
+
+
+def _reason(code: str, severity: str, message: str, value: float, threshold: float) -> dict:
+    return Reason(code, severity, message, value, threshold).to_dict()

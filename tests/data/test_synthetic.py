@@ -153,3 +153,15 @@ def test_frame_is_fast():
     for seed in range(5):
         synthetic_frame(rng=seed)
     assert (time.perf_counter() - t0) / 5 < 0.2
+
+
+def test_scan_sector_holds_the_whole_head() -> None:
+    """The sector stage is drawn wide enough for the head: every head pixel is in the beam."""
+    from fetalseg.data.synthetic import _beam, _Grid, random_head
+
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        head = random_head(400, 270, rng)
+        grid = _Grid.for_frame(head.width, head.height)
+        sector = cv2.resize(_beam(rng, head, grid).sector, (head.width, head.height))
+        assert sector[head.mask() > 0].min() > 0.5

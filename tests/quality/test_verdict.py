@@ -174,3 +174,49 @@ def test_features_are_finite_for_a_head(shape) -> None:
     m = measure_head(mask, 0.1)
     f = compute_features(image, np.where(mask > 0, 5.0, -5.0), mask, m.ellipse_px)
     assert all(math.isfinite(v) for v in f.to_dict().values())
+
+
+def test_unsure_pixels_away_from_the_head_and_a_weak_interior_are_unsure() -> None:
+    th = {
+        "features": {
+            "uncertain_elsewhere": {"direction": "high", "check": 0.3, "reject": 0.8},
+            "interior_prob": {"direction": "low", "check": 0.95, "reject": 0.8},
+        }
+    }
+    mask = ellipse_mask(200, 160, 80, 65)
+    logits = sharp_logits(mask)
+    assert verdict_for(frame(), mask, logits, th=th).verdict == GOOD
+    second = logits.copy()
+    second[2:10, 2:12] = 0.0  # probability 0.5 far from the head: a second candidate
+    q = verdict_for(frame(), mask, second, th=th)
+    assert "unsure" in codes(q) and q.features.uncertain_elsewhere > 0.3
+    weak = np.where(logits > 0, 1.0, logits)  # inside the head: probability 0.73 only
+    q = verdict_for(frame(), mask, weak, th=th)
+    assert "unsure" in codes(q) and q.features.interior_prob < 0.8 and q.verdict == REJECT
+
+
+def test_brightness_and_contrast_unlike_the_training_data() -> None:
+    th = {
+        "features": {
+            "content_mean": {"direction": "both", "check": [30, 130], "reject": [15, 200]},
+            "content_std": {"direction": "both", "check": [10, 80], "reject": [3, 100]},
+        }
+    }
+    head = ellipse_mask(200, 160, 80, 65)
+    assert verdict_for(frame(), head, th=th).verdict == GOOD
+    bright = np.where(frame() > 0, 235, 0).astype(np.uint8)  # a bright sector
+    q = verdict_for(bright, head, th=th)
+    assert "unusual_image" in codes(q) and q.verdict == REJECT and q.features.content_mean > 200
+    flat = np.full((H, W), 90, np.uint8)  # no contrast at all
+    q = verdict_for(flat, head, th=th)
+    assert "unusual_image" in codes(q) and q.features.content_std < 3 and q.verdict == REJECT
+
+
+def test_a_second_pixel_size_that_disagrees_is_a_check() -> None:
+    mask = ellipse_mask(200, 160, 80, 65)
+    fit = measure_head(mask, 0.15)
+    logits = sharp_logits(mask)
+    q = assess(frame(), logits, mask, fit.ellipse_px, fit, 0.15, "dicom", 0.3, thresholds=TH)
+    assert "pixel_size_conflict" in codes(q) and q.verdict == CHECK
+    q = assess(frame(), logits, mask, fit.ellipse_px, fit, 0.15, "dicom", 0.15, thresholds=TH)
+    assert q.verdict == GOOD

@@ -300,6 +300,8 @@ def report_lines(rows: Sequence[Mapping[str, object]], detail_limit: int = 20) -
                 f"HC {_fmt(r['hc_mm'], '.1f')} mm, BPD {_fmt(r['bpd_mm'], '.1f')} mm, "
                 f"OFD {_fmt(r['ofd_mm'], '.1f')} mm, GA {_fmt(r['ga_weeks'], '.1f')} wk"
                 if mm
+                else "no head"
+                if r["hc_px"] in ("", None)
                 else f"HC {_fmt(r['hc_px'], '.0f')} px (no pixel size)"
             )
             why = str(r.get("quality_reasons") or "").split(" | ")[0]

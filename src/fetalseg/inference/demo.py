@@ -66,10 +66,10 @@ def run_demo(
     predictor.predict(frames[0].image, frames[0].pixel_size_mm)  # warm-up, not timed
     predictor.timings.clear()
     lines = [
-        "| frame | DSC % | HC true mm | HC pred mm | abs err mm | BPD mm | GA wk |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| frame | DSC % | HC true mm | HC pred mm | abs err mm | BPD mm | GA wk | quality |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    dscs, errs, seconds = [], [], []
+    dscs, errs, seconds, verdicts = [], [], [], []
     for f in tqdm(frames, desc="demo", disable=not progress):
         t0 = time.perf_counter()
         pred = predictor.predict(f.image, f.pixel_size_mm)
@@ -80,11 +80,17 @@ def run_demo(
         dscs.append(dsc)
         err = abs(m.hc_mm - f.hc_mm) if m.hc_mm is not None else f.hc_mm
         errs.append(err)
-        overlay = draw_overlay(f.image, pred.mask, m.ellipse_px, measurement_lines(m))
+        q = pred.quality
+        overlay = draw_overlay(
+            f.image, pred.mask, m.ellipse_px, measurement_lines(m), q, truth=f.truth
+        )
         cv2.imwrite(str(out / "overlays" / f"{f.name}.png"), overlay)
+        verdict = q.verdict if q is not None else ""
+        verdicts.append(verdict)
+        first = f" ({q.reasons[0].code})" if q is not None and q.reasons else ""
         lines.append(
             f"| {f.name} | {dsc * 100:.1f} | {f.hc_mm:.1f} | {_fmt(m.hc_mm)} | {err:.2f} | "
-            f"{_fmt(m.bpd_mm)} | {_fmt(m.ga_weeks)} |"
+            f"{_fmt(m.bpd_mm)} | {_fmt(m.ga_weeks)} | {verdict}{first} |"
         )
     t = predictor.timings
     stage = ", ".join(f"{k} {np.mean(v) * 1000:.1f} ms" for k, v in t.items())
@@ -93,6 +99,9 @@ def run_demo(
         f"mean HC abs error {np.mean(errs):.2f} mm (max {np.max(errs):.2f} mm)",
         f"end-to-end {1 / np.mean(seconds):.1f} frames/s on this CPU "
         f"({np.mean(seconds) * 1000:.1f} ms/frame: {stage})",
+        "quality: "
+        + ", ".join(f"{verdicts.count(k)} {k}" for k in ("good", "check", "reject"))
+        + " (overlays: annotation yellow, prediction red, fitted ellipse green)",
         f"model: {predictor.loaded.source.name}, backend {predictor.backend}",
     ]
     report = "\n".join(["# fetalseg demo", "", *summary, "", *lines, ""])

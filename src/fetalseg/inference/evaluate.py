@@ -4,7 +4,9 @@ Metrics are computed twice: on the original pixel grid (the prediction mapped ba
 a clinician's measurement depends on) and at the network resolution (comparable with the
 reference, which scores the resized masks). HC is measured from the predicted mask (largest
 component, ellipse fit) and compared with HC18's CSV value: DF (signed) and ADF (absolute), as
-the HC18 challenge scores it (van den Heuvel et al. 2018).
+the HC18 challenge scores it (van den Heuvel et al. 2018). Every image also gets its quality
+verdict (:mod:`fetalseg.quality`, with HC18's pixel size), and the summary the risk-coverage
+of the verdict: ADF and DSC of the images kept at each level.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from fetalseg.data.hc18 import Record, load_pair
 from fetalseg.data.preprocess import full_size_logits, mask_on_original, resize_mask
 from fetalseg.inference.predictor import Predictor
 from fetalseg.metrics import overlap_metrics, summarize, surface_distances
+from fetalseg.quality import CHECK, GOOD, REJECT, assess
+from fetalseg.quality.study import kept_by_level
 
 OVERLAP = ("dsc", "se", "pc", "sp", "js")
 COLUMNS = (
@@ -37,7 +41,11 @@ COLUMNS = (
     "df_mm",
     "adf_mm",
     "status",
+    "quality",
+    "quality_reasons",
 )
+#: columns that are not averaged
+TEXT = ("file", "status", "hc_true_mm", "hc_pred_mm", "quality", "quality_reasons")
 
 
 @dataclass
@@ -81,14 +89,22 @@ def evaluate_records(
         # no head found: the whole HC is the error (never a NaN left out of the mean)
         row["df_mm"] = 0.0 if rec.hc_mm is None else hc_difference_mm(m.hc_mm, rec.hc_mm)
         row["adf_mm"] = abs(row["df_mm"])
+        q = assess(image, logits, pred, m.ellipse_px, m, rec.pixel_size_mm)
+        row["quality"] = q.verdict
+        row["quality_reasons"] = " | ".join(f"{r.code}: {r.message}" for r in q.reasons)
         rows.append(row)
         if keep_examples:
             examples[rec.name] = (image, truth, pred)
-    numeric = [c for c in COLUMNS if c not in ("file", "status", "hc_true_mm", "hc_pred_mm")]
+    numeric = [c for c in COLUMNS if c not in TEXT]
     summary = summarize({c: [float(r[c]) for r in rows] for c in numeric})  # type: ignore[arg-type]
     adf = np.array([float(r["adf_mm"]) for r in rows])  # type: ignore[arg-type]
     summary["within_3mm"] = {"mean": float((adf <= 3.0).mean()) if adf.size else float("nan")}
     summary["no_head"] = {"mean": float(sum(r["status"] == "no_head" for r in rows))}
+    verdicts = [str(r["quality"]) for r in rows]
+    summary["quality"] = {k: verdicts.count(k) for k in (GOOD, CHECK, REJECT)}  # type: ignore[misc]
+    summary["risk_coverage"] = kept_by_level(  # type: ignore[assignment]
+        verdicts, [float(r["adf_mm"]) for r in rows], [float(r["dsc"]) for r in rows]
+    )
     return Evaluation(rows, summary, examples)
 
 
@@ -112,7 +128,17 @@ def summary_markdown(ev: Evaluation, title: str = "") -> str:
         "",
         f"HC within ±3 mm: {s['within_3mm']['mean'] * 100:.1f} %; "
         f"no head found: {int(s['no_head']['mean'])}",
+        "",
+        "quality: " + ", ".join(f"{n} {k}" for k, n in s["quality"].items()),
+        "",
+        "| kept | images | share | HC ADF mean mm | DSC mean % |",
+        "|---|---:|---:|---:|---:|",
     ]
+    for lv in s["risk_coverage"]:
+        lines.append(
+            f"| {lv['kept']} | {lv['frames']} | {100 * lv['share']:.1f} % | "
+            f"{lv['adf_mm']:.2f} | {100 * lv['dsc']:.2f} |"
+        )
     return "\n".join(lines).lstrip() + "\n"
 
 

@@ -63,10 +63,12 @@ def as_frame(image: object, name: str = "image") -> np.ndarray:
     ``[0, 1]`` (x 255) or ``[0, 255]``; 16-bit images (``/ 257``, full range to 0-255); other
     integer images with values in 0-255. Refused with :class:`InputError`: anything else
     (other shapes, NaN or infinite values, negative values, floats above 255, integers above
-    255 that are not 16-bit, booleans).
+    255 that are not 16-bit, booleans, empty arrays).
     """
     if not isinstance(image, np.ndarray):
         raise InputError(f"{name}: expected a NumPy array, got {type(image).__name__}")
+    if image.size == 0:
+        raise InputError(f"{name}: the image is empty (shape {image.shape})")
     a = image
     if a.ndim == 3 and a.shape[2] == 1:
         a = a[..., 0]

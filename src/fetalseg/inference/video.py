@@ -194,7 +194,7 @@ def _result(
 
 def _annotate(frame: np.ndarray, result: FrameResult) -> np.ndarray:
     lines = measurement_lines(result.measurement, result.px()["hc_px"])
-    return draw_overlay(frame, result.mask, result.ellipse_px, lines)
+    return draw_overlay(frame, result.mask, result.ellipse_px, lines, result.quality)
 
 
 class _VideoWriter:

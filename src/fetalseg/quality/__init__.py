@@ -12,6 +12,7 @@ from fetalseg.quality.verdict import (
     calibration_reasons,
     combine,
     load_thresholds,
+    worst,
 )
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "compute_features",
     "content_region",
     "load_thresholds",
+    "worst",
 ]

@@ -184,6 +184,32 @@ def fit_thresholds(rows: Sequence[dict]) -> dict[str, Any]:
     return out
 
 
+#: the risk-coverage levels: the verdicts kept at each
+LEVELS = (("good", (GOOD,)), ("good + check", (GOOD, CHECK)), ("all", (GOOD, CHECK, REJECT)))
+
+
+def kept_by_level(
+    verdicts: Sequence[str], adf_mm: Sequence[float], dsc: Sequence[float]
+) -> list[dict[str, Any]]:
+    """Risk-coverage of labelled frames: per level of :data:`LEVELS`, the frames kept, their
+    share, and the mean HC ADF (mm) and DSC (0-1) of the kept frames (NaN when none is kept).
+    """
+    out = []
+    n = len(verdicts)
+    for label, levels in LEVELS:
+        keep = [i for i, v in enumerate(verdicts) if v in levels]
+        out.append(
+            {
+                "kept": label,
+                "frames": len(keep),
+                "share": len(keep) / n if n else math.nan,
+                "adf_mm": float(np.mean([adf_mm[i] for i in keep])) if keep else math.nan,
+                "dsc": float(np.mean([dsc[i] for i in keep])) if keep else math.nan,
+            }
+        )
+    return out
+
+
 def risk_coverage(rows: Sequence[dict]) -> list[str]:
     """Markdown: per verdict level kept (good; good+check; all), the share kept, HC error and
     DSC of kept frames; then the three targets."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -61,7 +62,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "interior_prob": (
         "unsure",
-        "The network is not confident inside the head (mean probability {v:.2f}).",
+        "The network is not confident inside the head (mean probability {v:.4f}, limit {t:.4f}).",
     ),
     "head_fraction": (
         "implausible_size",
@@ -139,7 +140,9 @@ def load_thresholds(path: str | None = None) -> dict[str, Any]:
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.0f} %"
+    """A share as a percentage; small ones with the digits that make them non-zero."""
+    p = 100 * x
+    return f"{p:.0f} %" if abs(p) >= 1 or p == 0 else f"{p:.2g} %"
 
 
 def feature_reasons(features: Features, thresholds: dict[str, Any]) -> list[Reason]:
@@ -246,9 +249,14 @@ def geometry_reasons(m: Measurement | None) -> list[Reason]:
     ]
 
 
+def worst(severities: Iterable[str]) -> str:
+    """The worst of ``good`` / ``check`` / ``reject`` given (``good`` when none)."""
+    return max(severities, key=_RANK.__getitem__, default=GOOD)
+
+
 def combine(reasons: list[Reason], features: Features | None = None) -> Quality:
     """The worst severity among ``reasons`` (``good`` when empty)."""
-    verdict = max((r.severity for r in reasons), key=_RANK.__getitem__, default=GOOD)
+    verdict = worst(r.severity for r in reasons)
     order = sorted(reasons, key=lambda r: -_RANK[r.severity])
     return Quality(verdict, tuple(order), features)
 

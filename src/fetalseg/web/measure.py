@@ -164,7 +164,8 @@ def overlay_png(
             row["angle_px_rad"],
         )
     lines = measurement_lines(pred.measurement, row["hc_px"]) + extra
-    ok, buf = cv2.imencode(".png", draw_overlay(image, pred.mask, ellipse, lines))
+    overlay = draw_overlay(image, pred.mask, ellipse, lines, pred.quality)
+    ok, buf = cv2.imencode(".png", overlay)
     if not ok:  # pragma: no cover - PNG encoding of a uint8 BGR array does not fail
         raise RuntimeError("PNG encoding failed")
     return buf.tobytes()

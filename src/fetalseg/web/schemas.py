@@ -59,6 +59,14 @@ class ClipSummary(HeadBiometry):
     n_frames: int
     frames_with_head: int
     key_frame: int | None = Field(description="frame whose HC is closest to the median")
+    good_frames: int = Field(0, description="frames with a head judged good (the median's)")
+    frames_used: int = Field(0, description="frames the median is of (good, else check ones)")
+    best_frame: int | None = Field(None, description="the sweep's best frame (cleanest fit)")
+    frames_disagree: bool = Field(False, description="the used frames' HC scatter too much")
+    quality: Literal["good", "check", "reject"] | None = Field(
+        None, description="the clip's verdict (fetalseg.result.ClipResult)"
+    )
+    quality_reasons: list[dict[str, Any]] = Field(default_factory=list)
     spread_unit: Literal["mm", "px"]
     hc_min: float | None
     hc_max: float | None

@@ -1,0 +1,53 @@
+"""``fetalseg benchmark``: latency/FPS of every model and backend on this CPU."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "benchmark"
+HELP = "latency/FPS of every model and backend on this CPU"
+NEEDS_EXTRA = "train"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", help="BiSeNet weights (default: the shipped model)")
+    p.add_argument("--data", help="HC18 folder for int8 calibration (default: synthetic frames)")
+    p.add_argument("--threads", type=int, default=2, help="threads per backend (default 2)")
+    p.add_argument("--iterations", type=int, default=100, help="timed iterations (default 100)")
+    p.add_argument("--out", default="out/benchmark", help="output folder")
+    p.add_argument(
+        "--train", action="store_true", help="measure training images/s for each CPU option instead"
+    )
+    p.add_argument("--batch-size", type=int, default=8, help="batch size for --train")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.train:
+        from fetalseg.training.speed import measure_train_speed
+
+        print(
+            f"training speed, BiSeNet 384x256, batch {args.batch_size}, "
+            f"{args.threads} threads, {args.iterations} steps after 2 warm-up steps:"
+        )
+        import torch
+
+        torch.set_num_threads(args.threads)
+        for r in measure_train_speed(batch_size=args.batch_size, steps=args.iterations):
+            print(f"  {r.option:22s} {r.images_per_s:6.2f} images/s")
+        return 0
+    from fetalseg.config import default_data_root
+    from fetalseg.inference.benchmark import run_benchmark, to_markdown, write_results
+    from fetalseg.inference.weights import shipped_int8
+
+    int8 = shipped_int8() if args.checkpoint is None and shipped_int8().is_file() else None
+    result = run_benchmark(
+        args.checkpoint,
+        args.data or default_data_root(),
+        args.threads,
+        args.iterations,
+        int8_model=int8,
+    )
+    json_path, md_path = write_results(result, args.out)
+    print(to_markdown(result))
+    print(f"wrote {json_path} and {md_path}")
+    return 0
