@@ -16,9 +16,9 @@ from fetalseg.training.runlog import LOG_FIELDS, append_log, read_log
 from fetalseg.training.trainer import (
     EpochStats,
     Placement,
-    build_model,
     epoch_line,
     epoch_shard,
+    initial_model,
     log_row,
     optimisation,
     prepare_run_dir,
@@ -83,10 +83,10 @@ def test_seed_streams_are_reproducible_and_per_rank_for_augmentation():
 
 
 def test_build_model_refuses_a_size_the_model_cannot_take():
-    assert build_model(_cfg(), resuming=False).output_stride == 32
+    assert initial_model(_cfg(), resuming=False).output_stride == 32
     with pytest.raises(InputError, match="multiples of 32 for model 'bisenet'"):
-        build_model(_cfg("data.width=80"), resuming=False)
-    assert build_model(_cfg("model.name=unet", "data.width=80"), resuming=False).name == "unet"
+        initial_model(_cfg("data.width=80"), resuming=False)
+    assert initial_model(_cfg("model.name=unet", "data.width=80"), resuming=False).name == "unet"
 
 
 def test_train_epoch_steps_the_optimiser_and_validate_scores():

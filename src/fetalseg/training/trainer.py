@@ -14,7 +14,7 @@ Data-parallel: launched under ``torchrun`` (``torch.distributed`` initialised), 
 its shard of every epoch's shuffled order and DDP averages the gradients; rank 0 writes files.
 
 :func:`train` is a short loop over units each testable alone: :func:`resumed_config`,
-:func:`placement`, :func:`seed_streams`, :func:`build_model`, :func:`training_splits`,
+:func:`placement`, :func:`seed_streams`, :func:`initial_model`, :func:`training_splits`,
 :func:`prepare_run_dir`, then per epoch :func:`epoch_shard`, :func:`train_epoch`,
 :func:`update_average`, :func:`validate`, :func:`select_best`, :func:`log_row` and
 :func:`save_epoch`; the checkpointed state and its restoration are in
@@ -349,7 +349,7 @@ def seed_streams(seed: int, rank: int) -> Streams:
     return Streams(np.random.default_rng(seed), np.random.default_rng([seed, rank]))
 
 
-def build_model(cfg: RunConfig, resuming: bool) -> SegmentationNet:
+def initial_model(cfg: RunConfig, resuming: bool) -> SegmentationNet:
     """The model to train, before any data is read (so that a size it cannot take is refused
     at once): initialised, or from ``train.init_from`` (not when resuming: the checkpoint's
     weights come next)."""
@@ -613,7 +613,7 @@ def train(
     where = placement(t)
     rank, world = where.rank, where.world
     streams = seed_streams(t.seed, rank)
-    model = build_model(cfg, resuming=ckpt is not None)
+    model = initial_model(cfg, resuming=ckpt is not None)
     splits = training_splits(cfg, world, progress and rank == 0)
     model.to(device=where.device, memory_format=where.memory_format)
     optimizer, scheduler, loss_fn = optimisation(model, t)
