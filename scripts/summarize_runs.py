@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fetalseg.training.trainer import read_log
+from fetalseg.training.runlog import read_log
 
 
 def main() -> None:

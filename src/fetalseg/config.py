@@ -14,6 +14,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,7 +203,13 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
             raise InputError(f"{path}: not valid {kind}: {_one_line(e)}") from None
         if not isinstance(values, dict):
             raise InputError(f"{path}: expected a mapping of sections")
-    for item in overrides or []:
+    return from_dict(RunConfig, apply_overrides(values, overrides or []))
+
+
+def apply_overrides(values: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Set ``["train.epochs=5", ...]`` in the nested dict ``values`` (in place; returned too);
+    each value is read as YAML (``5`` an int, ``true`` a bool, ``a,b`` a string)."""
+    for item in overrides:
         key, sep, value = item.partition("=")
         if not sep:
             raise InputError(f"override {item!r}: expected section.key=value")
@@ -211,7 +218,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
         for p in parents:
             node = node.setdefault(p, {})
         node[leaf] = yaml.safe_load(value)
-    return from_dict(RunConfig, values)
+    return values
 
 
 def save_config(cfg: RunConfig, path: str | Path) -> None:

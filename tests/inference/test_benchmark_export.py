@@ -1,10 +1,13 @@
 """Benchmark and export commands on a tiny model (speed figures themselves are benchmarks)."""
 
+import pytest
+
 from fetalseg.cli.main import main
 from fetalseg.inference.benchmark import run_benchmark, speedups, to_markdown
 from fetalseg.inference.predictor import Predictor
 
 
+@pytest.mark.slow  # ONNX exports and int8 quantisation
 def test_benchmark_covers_every_model_backend_and_mode(tiny_checkpoint):
     result = run_benchmark(tiny_checkpoint, data_root=None, threads=1, iterations=2, warmup=1)
     keys = {(r["model"], r["backend"], r["mode"]) for r in result["rows"]}
@@ -28,6 +31,7 @@ def test_benchmark_covers_every_model_backend_and_mode(tiny_checkpoint):
     assert "| decode | pre | model | post |" in md
 
 
+@pytest.mark.slow  # ONNX exports and int8 quantisation
 def test_export_onnx_and_int8_predictors_agree(tiny_checkpoint, tmp_path, capsys, hc18_root):
     out = tmp_path / "m.onnx"
     rc = main(
@@ -58,6 +62,7 @@ def test_export_onnx_and_int8_predictors_agree(tiny_checkpoint, tmp_path, capsys
     assert (ov == int8).mean() > 0.99
 
 
+@pytest.mark.slow  # an ONNX export
 def test_onnx_file_cannot_run_on_torch_backend(tiny_checkpoint, tmp_path, capsys):
     out = tmp_path / "m.onnx"
     assert main(["export", "--checkpoint", str(tiny_checkpoint), "--out", str(out)]) == 0

@@ -20,7 +20,7 @@ from fetalseg.inference.onnx_export import (
     quantize_int8,
 )
 from fetalseg.inference.weights import LoadedModel
-from fetalseg.models import build_model
+from fetalseg.models import create_model
 from fetalseg.models.bisenet import LOGIT_STRIDE
 from fetalseg.runtimes import open_runtime
 
@@ -36,7 +36,7 @@ def loaded() -> LoadedModel:
     torch.manual_seed(0)
     config = to_dict(RunConfig())
     config["data"].update(width=W, height=H)
-    return LoadedModel(config, {"epoch": 0}, Path("x.pt"), build_model("bisenet").eval())
+    return LoadedModel(config, {"epoch": 0}, Path("x.pt"), create_model("bisenet").eval())
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +44,7 @@ def fp32_path(loaded: LoadedModel, tmp_path_factory: pytest.TempPathFactory) -> 
     return export_onnx(loaded, tmp_path_factory.mktemp("onnx") / "model.onnx")
 
 
+@pytest.mark.slow  # uses the ONNX export (about 10 s, once per module)
 def test_dynamic_batch_and_spatial_axes(fp32_path: Path) -> None:
     proto = onnx.load(str(fp32_path))
     assert [i.name for i in proto.graph.input] == ["image"]
@@ -57,18 +58,21 @@ def test_dynamic_batch_and_spatial_axes(fp32_path: Path) -> None:
         assert out.shape == (n, 1, h // LOGIT_STRIDE, w // LOGIT_STRIDE)
 
 
+@pytest.mark.slow  # uses the ONNX export (about 10 s, once per module)
 def test_parity_with_pytorch(loaded: LoadedModel, fp32_path: Path) -> None:
     result = parity_check(loaded, fp32_path, _images(3))
     assert result["rel_max_abs_diff"] < 1e-3, result
     assert result["mask_agreement"] > 0.999, result
 
 
+@pytest.mark.slow  # uses the ONNX export (about 10 s, once per module)
 def test_metadata_round_trip(loaded: LoadedModel, fp32_path: Path) -> None:
     config, info = onnx_metadata(fp32_path)
     assert config == loaded.config
     assert info["epoch"] == 0 and info["precision"] == "fp32" and info["source"] == "x.pt"
 
 
+@pytest.mark.slow  # uses the ONNX export (about 10 s, once per module)
 def test_int8_static_quantisation(loaded: LoadedModel, fp32_path: Path, tmp_path: Path) -> None:
     int8 = quantize_int8(fp32_path, tmp_path / "int8.onnx", _images(4, seed=1))
     proto = onnx.load(str(int8))
@@ -82,6 +86,7 @@ def test_int8_static_quantisation(loaded: LoadedModel, fp32_path: Path, tmp_path
     assert result["mask_agreement"] > 0.9, result
 
 
+@pytest.mark.slow  # uses the ONNX export (about 10 s, once per module)
 def test_openvino_runs_the_same_files(loaded: LoadedModel, fp32_path: Path, tmp_path: Path) -> None:
     session = open_runtime("openvino", fp32_path, threads=1)
     for size in ((W, H), (96, 64), (W, H)):  # one compiled model per shape, reused
@@ -98,6 +103,7 @@ def test_openvino_runs_the_same_files(loaded: LoadedModel, fp32_path: Path, tmp_
         parity_check(loaded, int8, _images(1), runtime="tensorrt")
 
 
+@pytest.mark.slow  # uses the ONNX export (about 10 s, once per module)
 def test_rejects_bad_arguments(loaded: LoadedModel, fp32_path: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="opset"):
         export_onnx(loaded, tmp_path / "old.onnx", opset=13)
@@ -121,6 +127,7 @@ def test_calibration_batch_needs_training_subjects(hc18_root: Path) -> None:
         calibration_batch(hc18_root, (W, H), n=3, config=config)
 
 
+@pytest.mark.slow  # uses the ONNX export (about 10 s, once per module)
 def test_openvino_session_can_be_shared_by_threads(fp32_path: Path) -> None:
     from concurrent.futures import ThreadPoolExecutor
 

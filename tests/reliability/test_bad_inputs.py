@@ -307,6 +307,7 @@ def test_hc18_commands(command, variant, hc18, tiny_checkpoint, tmp_path, capsys
         assert rc == 0 and "Traceback" not in err
 
 
+@pytest.mark.slow  # an ONNX export
 def test_export_refuses_a_decompression_bomb_in_the_data(hc18, tiny_checkpoint, tmp_path, capsys):
     argv = hc18_argv("export", hc18["image_bomb"], tmp_path, tiny_checkpoint)
     rc, err = run(argv, capsys)

@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from fetalseg.training.checkpoint import load_checkpoint
 
 EPOCHS = 6
@@ -81,6 +83,7 @@ def wait_for(predicate, proc: subprocess.Popen, deadline: float) -> None:
         time.sleep(0.005)
 
 
+@pytest.mark.slow  # a real CLI training killed and resumed three times
 def test_sigkill_then_resume_until_done(tmp_path):
     rng = random.Random(int(os.environ.get("FETALSEG_KILL_SEED", "0")))
     run = tmp_path / "run"

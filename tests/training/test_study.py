@@ -1,9 +1,12 @@
 import json
 
+import pytest
+
 from fetalseg.cli.main import main
 from fetalseg.data.synthetic import write_hc18_layout
 
 
+@pytest.mark.slow  # trains and evaluates every study row
 def test_study_runs_end_to_end_on_tiny_synthetic_data(tmp_path, capsys):
     data = write_hc18_layout(tmp_path / "hc18", n_subjects=12)
     cfg = tmp_path / "study.yaml"

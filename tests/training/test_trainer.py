@@ -14,7 +14,8 @@ import torch
 from fetalseg.config import load_config
 from fetalseg.errors import InputError
 from fetalseg.training.checkpoint import load_checkpoint
-from fetalseg.training.trainer import _truncate_log, lr_factor, read_log, train
+from fetalseg.training.runlog import read_log, truncate_log
+from fetalseg.training.trainer import lr_factor, train
 
 TINY = [
     "data.synthetic=10",
@@ -45,6 +46,7 @@ def test_lr_schedule_is_the_reference():
     ]
 
 
+@pytest.mark.slow  # a training run
 def test_train_writes_run_folder(tmp_path):
     result = train(tiny_cfg("train.epochs=2"), tmp_path, progress=False)
     assert result.epochs_run == 2
@@ -58,6 +60,7 @@ def test_train_writes_run_folder(tmp_path):
     assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
 
 
+@pytest.mark.slow  # a training run
 def test_resume_continues_exactly(tmp_path):
     straight = train(tiny_cfg("train.epochs=3"), tmp_path / "a", progress=False)
     train(tiny_cfg("train.epochs=1"), tmp_path / "b", progress=False)
@@ -70,6 +73,20 @@ def test_resume_continues_exactly(tmp_path):
     assert again.epochs_run == 0  # already complete: nothing to do
 
 
+@pytest.mark.slow  # a training run
+def test_resume_applies_the_epochs_override_and_refuses_other_changes(tmp_path):
+    """``fetalseg train --resume --set train.epochs=N`` extends the stored run (it used to be
+    ignored: the stored config replaced the overridden one); other overrides are refused."""
+    train(tiny_cfg("train.epochs=1"), tmp_path, progress=False)
+    overrides = [*TINY, "train.epochs=2"]
+    resumed = train(load_config(None, overrides), tmp_path, True, False, overrides=overrides)
+    assert resumed.epochs_run == 1
+    assert load_checkpoint(tmp_path / "last.pt")["config"]["train"]["epochs"] == 2
+    with pytest.raises(InputError, match=r"train\.lr = 0\.1: a resumed run keeps"):
+        train(tiny_cfg("train.lr=0.1"), tmp_path, True, False, overrides=["train.lr=0.1"])
+
+
+@pytest.mark.slow  # a training run
 def test_bf16_channels_last_step(tmp_path):
     result = train(
         tiny_cfg("train.epochs=1", "train.precision=bf16", "train.channels_last=true"),
@@ -79,6 +96,7 @@ def test_bf16_channels_last_step(tmp_path):
     assert all(torch.isfinite(p).all() for p in result.model.parameters())
 
 
+@pytest.mark.slow  # a training run
 def test_best_by_hc_adf_logs_and_keeps_the_lowest(tmp_path):
     train(tiny_cfg("train.epochs=3", "train.select_by=hc_adf"), tmp_path, progress=False)
     log = read_log(tmp_path / "log.csv")
@@ -89,6 +107,7 @@ def test_best_by_hc_adf_logs_and_keeps_the_lowest(tmp_path):
     assert best["best_score"] == pytest.approx(-min(adf), abs=1e-3)
 
 
+@pytest.mark.slow  # a training run
 def test_init_from_starts_at_the_given_weights(tmp_path, tiny_checkpoint):
     start = load_checkpoint(tiny_checkpoint)["model"]
     # lr 1e-12: Adam moves each weight by ~1e-12, so the end state is the start state.
@@ -117,13 +136,14 @@ def test_log_from_before_hc_adf_is_upgraded_on_resume(tmp_path, newline):
     lines = ["epoch,train_loss,val_dsc,lr,images_per_s,seconds"]
     lines += ["1,0.5,0.9,0.0003,10.0,50.0", "2,0.4,0.92,0.0003,10.0,50.0", "3,0.3,0.9"]
     log.write_bytes(newline.join(lines).encode())
-    _truncate_log(log, 2)
+    truncate_log(log, 2)
     rows = read_log(log)
     assert [r["epoch"] for r in rows] == [1, 2]
     assert rows[1]["val_dsc"] == 0.92 and rows[1]["lr"] == 0.0003
     assert all(r["val_adf_mm"] != r["val_adf_mm"] for r in rows)  # NaN: not measured then
 
 
+@pytest.mark.slow  # a training run
 def test_resume_of_a_checkpoint_that_knows_only_best_dsc(tmp_path):
     """Checkpoints written before ``best_score`` existed resume with their ``best_dsc``: an
     epoch scoring below it does not replace best.pt."""
@@ -166,6 +186,7 @@ dist.destroy_process_group()
 """
 
 
+@pytest.mark.slow  # a training run
 def test_ddp_two_cpu_processes_end_identical(tmp_path):
     script = tmp_path / "worker.py"
     script.write_text(WORKER)
@@ -191,6 +212,7 @@ def test_ddp_two_cpu_processes_end_identical(tmp_path):
     assert Path(run / "last.pt").is_file()
 
 
+@pytest.mark.slow  # a training run
 def test_data_cache_is_written_reused_and_enough_alone(tmp_path):
     from fetalseg.data.synthetic import write_hc18_layout
 
@@ -258,6 +280,7 @@ def test_a_cache_whose_pixel_sizes_changed_is_rebuilt(tmp_path):
     assert np.all(second.train.pixel_size_mm == 0.25)
 
 
+@pytest.mark.slow  # a training run
 def test_training_with_averaging_saves_the_mean_of_the_epochs(tmp_path):
     one = train(tiny_cfg("train.epochs=1"), tmp_path / "one", progress=False)
     two = train(
@@ -275,6 +298,7 @@ def test_training_with_averaging_saves_the_mean_of_the_epochs(tmp_path):
     assert all(torch.equal(v, w2[k]) for k, v in plain.model.state_dict().items())
 
 
+@pytest.mark.slow  # a training run
 def test_averaging_resumes_exactly(tmp_path):
     # averaging from epoch 1: at the break the average (of 2 epochs) and the trained weights
     # differ, so resuming from the wrong one of the two shows
@@ -289,6 +313,7 @@ def test_averaging_resumes_exactly(tmp_path):
     assert last_b["average_count"] == 3
 
 
+@pytest.mark.slow  # a training run
 def test_best_checkpoint_holds_an_average_once_averaging_starts(tmp_path):
     cfg = tiny_cfg("train.epochs=3", "train.average_from=3", "train.select_by=hc_adf")
     train(cfg, tmp_path, progress=False)
@@ -305,6 +330,7 @@ def test_average_from_outside_the_run_is_refused(tmp_path, value):
         train(tiny_cfg("train.epochs=3", f"train.average_from={value}"), tmp_path, progress=False)
 
 
+@pytest.mark.slow  # a training run
 def test_train_on_val_adds_the_validation_images_to_each_epoch(tmp_path):
     def steps(*extra: str) -> int:
         cfg = tiny_cfg("train.epochs=1", "train.max_steps_per_epoch=0", *extra)

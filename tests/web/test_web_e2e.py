@@ -92,6 +92,7 @@ def shown(page, element_id: str) -> str:
     return page.locator(f"#{element_id}").inner_text().strip()
 
 
+@pytest.mark.slow  # a server process / a browser
 def test_page_in_headless_chromium(tiny_checkpoint, tmp_path):
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
@@ -239,6 +240,7 @@ def test_page_in_headless_chromium(tiny_checkpoint, tmp_path):
     assert [e for e in errors if "422" not in e] == []
 
 
+@pytest.mark.slow  # a server process / a browser
 def test_serve_command_starts_and_answers(tiny_checkpoint, tmp_path):
     """``fetalseg serve`` in a subprocess on a free loopback port: health, info, page, one
     measurement (the two-step checkpoint finds no head: px and mm fields all null)."""

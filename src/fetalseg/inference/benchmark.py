@@ -2,8 +2,9 @@
 
 Batch 1 at the model's input size (384x256 by default), after a warm-up, over many iterations:
 model-only (a normalised tensor in, logits out) and end-to-end (PNG bytes decoded, mask on the
-original grid, ellipse, HC in mm). BiSeNet uses the given (default: shipped) weights; the U-Net
-has the same input size and untrained weights: speed does not depend on the weights' values.
+original grid, ellipse, HC in mm). The main model (the shipped BiSeNet by default) uses the given
+weights; each baseline (any registered model; U-Net by default) has the same input size and
+untrained weights: speed does not depend on the weights' values.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ import torch
 from fetalseg.data.io import decode_image
 from fetalseg.inference.predictor import Predictor
 from fetalseg.inference.weights import load_model
-from fetalseg.models import build_model
-from fetalseg.training.hardware import cpu_flags
+from fetalseg.machine import cpu_flags
+from fetalseg.models import create_model
 
 BACKEND_LABELS = {
     "torch": "PyTorch eager fp32",
@@ -107,19 +108,27 @@ def _row(
     )
 
 
-def _model_files(checkpoint: str | Path | None, tmp: Path, data_root: str | Path | None):
-    """``{model: {backend: file}}``: .pt/.safetensors for torch, exported .onnx files."""
+def _model_files(
+    checkpoint: str | Path | None,
+    tmp: Path,
+    data_root: str | Path | None,
+    baselines: tuple[str, ...] = ("unet",),
+):
+    """``{model: {backend: file}}``: .pt/.safetensors for torch, exported .onnx files; the
+    checkpoint's model first, then each of ``baselines`` (registered model names, untrained)."""
     from fetalseg.inference.export import parity_images
     from fetalseg.inference.onnx_export import calibration_batch, export_onnx, quantize_int8
 
-    bisenet = load_model(checkpoint)
-    unet_model = build_model("unet", in_channels=bisenet.in_channels).eval()
-    config = {**bisenet.config, "model": {**bisenet.config["model"], "name": "unet"}}
-    unet_pt = tmp / "unet.pt"
-    torch.save({"model": unet_model.state_dict(), "config": config}, unet_pt)
-    unet = load_model(unet_pt)
+    main = load_model(checkpoint)
+    models = {main.config["model"]["name"]: main}
+    for name in baselines:
+        net = create_model(name, in_channels=main.in_channels).eval()
+        config = {**main.config, "model": {"name": net.name, "in_channels": main.in_channels}}
+        path = tmp / f"{net.name}.pt"
+        torch.save({"model": net.state_dict(), "config": config}, path)
+        models[net.name] = load_model(path)
     files = {}
-    for name, loaded in (("bisenet", bisenet), ("unet", unet)):
+    for name, loaded in models.items():
         fp32 = export_onnx(loaded, tmp / f"{name}.onnx")
         if data_root is not None and (Path(data_root) / "training_set").is_dir():
             calib = calibration_batch(data_root, loaded.size, n=16, config=loaded.config)
@@ -143,8 +152,10 @@ def run_benchmark(
     iterations: int = 100,
     warmup: int = 10,
     int8_model: str | Path | None = None,
+    baselines: tuple[str, ...] = ("unet",),
 ) -> dict[str, object]:
-    """Benchmark BiSeNet and U-Net on every backend; returns machine info and rows."""
+    """Benchmark the checkpoint's model (``int8_model``: its own int8 file instead of one
+    quantised here) and ``baselines`` on every backend; returns machine info and rows."""
     from fetalseg.data.synthetic import synthetic_frame
 
     torch.set_num_threads(threads)
@@ -152,10 +163,11 @@ def run_benchmark(
     png = cv2.imencode(".png", frame)[1].tobytes()
     rows: list[BenchRow] = []
     with tempfile.TemporaryDirectory(prefix="fetalseg-bench-") as d:
-        files = _model_files(checkpoint, Path(d), data_root)
+        files = _model_files(checkpoint, Path(d), data_root, baselines)
+        main = next(iter(files))
         if int8_model is not None:
-            files["bisenet"]["onnx-int8"] = Path(int8_model)
-            files["bisenet"]["openvino-int8"] = Path(int8_model)
+            files[main]["onnx-int8"] = Path(int8_model)
+            files[main]["openvino-int8"] = Path(int8_model)
         for model, by_backend in files.items():
             for backend, path in by_backend.items():
                 p = Predictor(path, backend, threads=threads)
@@ -185,22 +197,27 @@ def run_benchmark(
     return {
         "machine": machine_info(threads),
         "input": "800x540 frame -> 384x256 network, batch 1",
+        "main_model": main,
         "rows": [asdict(r) for r in rows],
     }
 
 
 def speedups(result: dict[str, object]) -> dict[str, float]:
-    """The ratios the targets are about."""
+    """The ratios the targets are about: the main model's int8 runtimes against its PyTorch fp32,
+    and the main model against each baseline on each backend (model only)."""
     fps = {(r["model"], r["backend"], r["mode"]): r["fps"] for r in result["rows"]}  # type: ignore[index,union-attr]
+    main = str(result.get("main_model", "bisenet"))  # results written before it was stored
     out = {
-        f"bisenet {backend} vs torch fp32 (model only)": fps[("bisenet", backend, "model")]
-        / fps[("bisenet", "torch", "model")]
+        f"{main} {backend} vs torch fp32 (model only)": fps[(main, backend, "model")]
+        / fps[(main, "torch", "model")]
         for backend in ("onnx-int8", "openvino-int8")
     }
-    for backend in BACKEND_LABELS:
-        out[f"bisenet vs unet, {backend} (model only)"] = (
-            fps[("bisenet", backend, "model")] / fps[("unet", backend, "model")]
-        )
+    baselines = dict.fromkeys(m for m, _, _ in fps if m != main)
+    for baseline in baselines:
+        for backend in BACKEND_LABELS:
+            out[f"{main} vs {baseline}, {backend} (model only)"] = (
+                fps[(main, backend, "model")] / fps[(baseline, backend, "model")]
+            )
     return out
 
 

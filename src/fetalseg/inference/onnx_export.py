@@ -2,13 +2,14 @@
 
 * :func:`export_onnx` writes the inference graph (eval mode: logits only, no auxiliary heads)
   with the ``torch.export``-based exporter: input ``"image"`` ``(N, C, H, W) float32`` normalised
-  to ``[-1, 1]``, output ``"logits"`` ``(N, 1, H, W)``, or for BiSeNet its 1/8-resolution logits
-  before the x8 upsampling, ``(N, 1, H/8, W/8)`` (bring them to size with
+  to ``[-1, 1]``, output ``"logits"`` the model's
+  :meth:`~fetalseg.models.SegmentationNet.inference_logits`, ``(N, 1, H/s, W/s)`` with ``s`` its
+  ``logit_stride`` (U-Net: 1; BiSeNet: 8, before its x8 upsampling; bring them to size with
   :func:`fetalseg.data.preprocess.full_size_logits`). ``N``, ``H`` and ``W`` are dynamic, ``H``
-  and ``W`` must be multiples of 32 at run time (the symbolic dims are named ``32*h32``,
-  ``32*w32``). The resolved training config and provenance go into the model's
-  ``metadata_props`` (``"fetalseg_config"``, ``"fetalseg_info"``, JSON), read back by
-  :func:`fetalseg.artifacts.onnx_metadata` (no ``onnx`` package needed).
+  and ``W`` must be multiples of the model's ``output_stride`` at run time (BiSeNet: 32, the
+  symbolic dims named ``32*h32``, ``32*w32``). The resolved training config and provenance go
+  into the model's ``metadata_props`` (``"fetalseg_config"``, ``"fetalseg_info"``, JSON), read
+  back by :func:`fetalseg.artifacts.onnx_metadata` (no ``onnx`` package needed).
 * :func:`quantize_int8` makes a static int8 QDQ model (per-channel int8 weights, uint8
   activations, percentile calibration) from an fp32 export and a calibration batch, e.g. from
   :func:`calibration_batch` (HC18 *training* images only, never validation or test).
@@ -38,8 +39,6 @@ from fetalseg.artifacts import CONFIG_KEY, INFO_KEY, INPUT_NAME, OUTPUT_NAME, on
 from fetalseg.data.hc18 import read_gray, read_records, split_subjects
 from fetalseg.data.preprocess import full_size_logits, normalize, resize_image
 from fetalseg.inference.weights import LoadedModel
-from fetalseg.models import has_coarse_logits
-from fetalseg.models.bisenet import LOGIT_STRIDE, OUTPUT_STRIDE
 from fetalseg.runtimes import Runtime, open_runtime
 
 #: The ``torch.export``-based exporter emits opset 18 natively; converting it down fails (Resize
@@ -58,17 +57,16 @@ def export_onnx(loaded: LoadedModel, path: str | Path, opset: int = MIN_OPSET) -
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    model = loaded.model.eval()
-    coarse = has_coarse_logits(model)
-    if coarse:
-        model = _CoarseLogits(model).eval()
+    net = loaded.model.eval()
+    stride, logit_stride = net.output_stride, net.logit_stride
+    model = _InferenceGraph(net).eval()
     w, h = loaded.size
     # Batch 2 for the example: torch.export would specialise a dynamic dim traced at size 1.
     example = torch.zeros(2, loaded.in_channels, h, w)
     dims = {
         0: Dim("N", min=1),
-        2: OUTPUT_STRIDE * Dim("h32", min=1),
-        3: OUTPUT_STRIDE * Dim("w32", min=1),
+        2: stride * Dim(f"h{stride}", min=1),
+        3: stride * Dim(f"w{stride}", min=1),
     }
     with _quiet_exporter():
         program = torch.onnx.export(
@@ -90,10 +88,10 @@ def export_onnx(loaded: LoadedModel, path: str | Path, opset: int = MIN_OPSET) -
         "torch": torch.__version__,
         "opset": opset,
         "input": f"{INPUT_NAME} (N, {loaded.in_channels}, H, W) float32 in [-1, 1], "
-        f"H and W multiples of {OUTPUT_STRIDE}; trained at {w}x{h} (W x H)",
-        "output": f"{OUTPUT_NAME} (N, 1, H/{LOGIT_STRIDE}, W/{LOGIT_STRIDE}) float32, head where "
+        f"H and W multiples of {stride}; trained at {w}x{h} (W x H)",
+        "output": f"{OUTPUT_NAME} (N, 1, H/{logit_stride}, W/{logit_stride}) float32, head where "
         f"> 0 after bilinear upsampling (half-pixel centres) to H x W or the image's own size"
-        if coarse
+        if logit_stride > 1
         else f"{OUTPUT_NAME} (N, 1, H, W) float32, head where > 0",
         "precision": "fp32",
     }
@@ -102,16 +100,16 @@ def export_onnx(loaded: LoadedModel, path: str | Path, opset: int = MIN_OPSET) -
     return path
 
 
-class _CoarseLogits(torch.nn.Module):
-    """The graph to export for a model that can stop before its final upsampling
-    (``forward(x, full_size=False)``): the caller interpolates once, to the size it needs."""
+class _InferenceGraph(torch.nn.Module):
+    """The graph to export: the model's ``inference_logits`` (stopping before a final
+    upsampling, if it has one): the caller interpolates once, to the size it needs."""
 
     def __init__(self, model: torch.nn.Module) -> None:
         super().__init__()
         self.model = model
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x, full_size=False)
+        return self.model.inference_logits(x)
 
 
 @contextlib.contextmanager

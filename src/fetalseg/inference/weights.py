@@ -16,9 +16,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from fetalseg.artifacts import ModelInfo, onnx_model_info, shipped_int8, shipped_weights
+from fetalseg.artifacts import (
+    ModelInfo,
+    check_model_config,
+    load_checkpoint,
+    onnx_model_info,
+    shipped_int8,
+    shipped_weights,
+)
 from fetalseg.errors import InputError
-from fetalseg.models import build_from_config
+from fetalseg.models import SegmentationNet, create_model_from_config, model_class
 
 __all__ = [
     "LoadedModel",
@@ -38,26 +45,24 @@ class LoadedModel(ModelInfo):
     model: nn.Module | None = None
 
 
-def _training_only(key: str) -> bool:
-    """Whether a state-dict key belongs to an auxiliary head (training only, never shipped)."""
-    return key.split(".")[0].startswith("aux")
-
-
-def inference_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """``state`` without the auxiliary heads' tensors: what inference (and fine-tuning) uses."""
-    return {k: v for k, v in state.items() if not _training_only(k)}
+def inference_state(
+    state: dict[str, torch.Tensor], net: SegmentationNet | type[SegmentationNet]
+) -> dict[str, torch.Tensor]:
+    """``state`` of model ``net`` (an instance or its class) without the tensors of its
+    training-only submodules (auxiliary heads): what inference (and fine-tuning) uses."""
+    return {k: v for k, v in state.items() if not net.is_training_only(k)}
 
 
 def _build(config: dict[str, Any], state: dict[str, torch.Tensor], source: Path) -> nn.Module:
     try:
-        model = build_from_config(config["model"])  # pretrained weights: the file has them
+        model = create_model_from_config(config["model"])  # pretrained: the file has them
         missing, unexpected = model.load_state_dict(
             {k: v.float() for k, v in state.items()}, strict=False
         )
     except (ValueError, RuntimeError, KeyError, TypeError) as e:  # unknown model; wrong shapes
         why = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
         raise InputError(f"{source}: weights do not fit the model ({why})") from None
-    missing = [k for k in missing if not _training_only(k)]
+    missing = [k for k in missing if not model.is_training_only(k)]
     if missing or unexpected:
         raise InputError(
             f"{source}: weights do not match model {config['model']['name']!r} "
@@ -94,12 +99,8 @@ def load_model(path: str | Path | None = None) -> LoadedModel:
             raise InputError(f"{source}: its metadata is not valid JSON ({e.msg})") from None
         if not isinstance(info, dict):
             info = {}
-        from fetalseg.training.checkpoint import check_model_config
-
         check_model_config(config, source)
     else:
-        from fetalseg.training.checkpoint import load_checkpoint
-
         ckpt = load_checkpoint(source)
         config, state = ckpt["config"], ckpt["model"]
         info = {"epoch": ckpt.get("epoch", -1) + 1, "val_dsc": ckpt.get("val_dsc")}
@@ -112,10 +113,9 @@ def export_safetensors(
     """Write a training checkpoint's inference weights as fp16 safetensors with metadata."""
     from safetensors.torch import save_file
 
-    from fetalseg.training.checkpoint import load_checkpoint
-
     ckpt = load_checkpoint(checkpoint)
-    state = {k: v.half().contiguous() for k, v in inference_state(ckpt["model"]).items()}
+    net = model_class(ckpt["config"]["model"]["name"])
+    state = {k: v.half().contiguous() for k, v in inference_state(ckpt["model"], net).items()}
     # BN's step counter is an integer: keep it exact rather than half.
     state.update({k: v for k, v in ckpt["model"].items() if k.endswith("num_batches_tracked")})
     info = {"epochs": ckpt["epoch"] + 1, "val_dsc": ckpt["val_dsc"]}

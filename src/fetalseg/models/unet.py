@@ -11,7 +11,7 @@ import itertools
 import torch
 from torch import nn
 
-from fetalseg.models.bisenet import check_input
+from fetalseg.models.base import SegmentationNet, TrainOutputs, register_model
 from fetalseg.models.layers import ConvBNReLU, kaiming_init
 
 
@@ -58,16 +58,20 @@ class Up(nn.Module):
         return self.conv(torch.cat([skip, self.up(x)], dim=1))
 
 
-class UNet(nn.Module):
+@register_model("unet")
+class UNet(SegmentationNet):
     """Four down- and four up-sampling levels, widths ``base * (1, 2, 4, 8, 16)``.
 
-    ``forward(x)``: ``(N, in_channels, H, W) -> (N, 1, H, W)`` logits; ``H``, ``W`` multiples of 16.
+    ``model(x)``: ``(N, in_channels, H, W) -> (N, 1, H, W)`` logits; ``H``, ``W`` multiples of
+    16 (four 2x2 poolings). No auxiliary heads: in training mode ``aux`` is empty.
     """
+
+    output_stride = 16
 
     def __init__(
         self, in_channels: int = 1, base_width: int = 32, upsampling: str = "bilinear"
     ) -> None:
-        super().__init__()
+        super().__init__(in_channels)
         widths = [base_width * 2**i for i in range(5)]
         self.stem = DoubleConv(in_channels, widths[0])
         self.downs = nn.ModuleList(Down(a, b) for a, b in itertools.pairwise(widths))
@@ -75,15 +79,14 @@ class UNet(nn.Module):
             Up(deep, skip, skip, upsampling) for deep, skip in zip(widths[:0:-1], widths[-2::-1])
         )
         self.head = nn.Conv2d(widths[0], 1, 1)
-        self.stride = 2 ** len(self.downs)
+        assert 2 ** len(self.downs) == self.output_stride
         kaiming_init(self)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(x, self.stride, False)
+    def compute(self, x: torch.Tensor) -> TrainOutputs:
         skips = [self.stem(x)]
         for down in self.downs:
             skips.append(down(skips[-1]))
         x = skips.pop()
         for up in self.ups:
             x = up(x, skips.pop())
-        return self.head(x)
+        return TrainOutputs(self.head(x))

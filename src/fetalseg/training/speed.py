@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from fetalseg.losses.dice import DeepSupervisionDiceLoss
-from fetalseg.models import build_model
+from fetalseg.models import create_model
 from fetalseg.training.trainer import train_step
 
 OPTIONS = {
@@ -46,7 +46,7 @@ def measure_train_speed(
         bf16, channels_last = OPTIONS[option]
         torch.manual_seed(0)
         fmt = torch.channels_last if channels_last else torch.contiguous_format
-        model = build_model(model_name).to(memory_format=fmt).train()
+        model = create_model(model_name).to(memory_format=fmt).train()
         optimizer = torch.optim.Adam(model.parameters(), lr=3e-4)
         loss_fn = DeepSupervisionDiceLoss()
         x = torch.randn(batch_size, 1, h, w).contiguous(memory_format=fmt)

@@ -115,9 +115,10 @@ def run_study(study: StudyConfig, progress: bool = True) -> dict[str, Any]:
     from fetalseg.inference.evaluate import evaluate_records
     from fetalseg.inference.onnx_export import calibration_batch, export_onnx, quantize_int8
     from fetalseg.inference.predictor import Predictor
-    from fetalseg.models import build_model
+    from fetalseg.models import create_model
     from fetalseg.models.profile import count_macs, inference_params
-    from fetalseg.training.trainer import read_log, train
+    from fetalseg.training.runlog import read_log
+    from fetalseg.training.trainer import train
 
     out = Path(study.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -133,7 +134,7 @@ def run_study(study: StudyConfig, progress: bool = True) -> dict[str, Any]:
         predictor = Predictor(run_dir / "best.pt", "torch")
         ev = evaluate_records(predictor, test, progress=progress)
         evals[row.name] = ev
-        model = build_model(row.model, in_channels=cfg.model.in_channels)
+        model = create_model(row.model, in_channels=cfg.model.in_channels)
         fp32 = export_onnx(predictor.loaded, run_dir / "model.onnx")
         calib = calibration_batch(d.root, (row.width, row.height), 16, config=to_dict(cfg))
         int8 = quantize_int8(fp32, run_dir / "model_int8.onnx", calib)

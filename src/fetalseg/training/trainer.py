@@ -12,16 +12,23 @@ Run folder layout::
 
 Data-parallel: launched under ``torchrun`` (``torch.distributed`` initialised), each rank trains on
 its shard of every epoch's shuffled order and DDP averages the gradients; rank 0 writes files.
+
+:func:`train` is a short loop over units each testable alone: :func:`resumed_config`,
+:func:`placement`, :func:`seed_streams`, :func:`initial_model`, :func:`training_splits`,
+:func:`prepare_run_dir`, then per epoch :func:`epoch_shard`, :func:`train_epoch`,
+:func:`update_average`, :func:`validate`, :func:`select_best`, :func:`log_row` and
+:func:`save_epoch`; the checkpointed state and its restoration are in
+:mod:`fetalseg.training.checkpoint`, the log in :mod:`fetalseg.training.runlog`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
+import copy
 import math
-import os
 import random
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -32,20 +39,23 @@ import torch
 import torch.distributed as dist
 from tqdm import tqdm
 
-from fetalseg.config import RunConfig, from_dict, save_config, to_dict
+from fetalseg.config import RunConfig, TrainConfig, apply_overrides, from_dict, save_config, to_dict
 from fetalseg.data.dataset import CachedSet, cache_records, iterate_batches, load_cached
 from fetalseg.errors import InputError
 from fetalseg.losses.dice import DeepSupervisionDiceLoss
 from fetalseg.metrics.segmentation import overlap_metrics
-from fetalseg.models import MODELS, build_from_config
-from fetalseg.models.bisenet import OUTPUT_STRIDE
+from fetalseg.models import MODELS, SegmentationNet, create_model_from_config
 from fetalseg.training.averaging import WeightAverage
-from fetalseg.training.checkpoint import load_checkpoint, save_atomic
+from fetalseg.training.checkpoint import (
+    Resumed,
+    TrainingState,
+    load_checkpoint,
+    restore_training_state,
+    save_atomic,
+)
 from fetalseg.training.hardware import pick_device, use_bf16
+from fetalseg.training.runlog import append_log, plot_log, truncate_log
 
-LOG_FIELDS = ["epoch", "train_loss", "val_dsc", "val_adf_mm", "lr", "images_per_s", "seconds"]
-#: The log's columns before ``val_adf_mm`` was added: such logs are upgraded on resume.
-_LEGACY_LOG_FIELDS = ["epoch", "train_loss", "val_dsc", "lr", "images_per_s", "seconds"]
 SELECT_BY = ("dsc", "hc_adf")
 
 
@@ -256,78 +266,115 @@ def _initial_weights(model: torch.nn.Module, cfg: RunConfig) -> None:
             "give the .safetensors or .pt file"
         )
     # Only the inference weights: the aux heads keep this run's own initialisation.
-    model.load_state_dict(inference_state(loaded.model.state_dict()), strict=False)
+    model.load_state_dict(inference_state(loaded.model.state_dict(), model), strict=False)
 
 
-def _rng_state(np_rng: np.random.Generator) -> dict[str, Any]:
-    return {
-        "python": random.getstate(),
-        "numpy": np_rng.bit_generator.state,
-        "torch": torch.get_rng_state(),
-    }
+#: the config values a resumed run may change (``--set`` / ``overrides``); any other change would
+#: make the continuation a different run than the one checkpointed
+RESUME_OVERRIDES = ("train.epochs", "train.threads")
 
 
-def _set_rng_state(state: dict[str, Any], np_rng: np.random.Generator) -> None:
-    random.setstate(state["python"])
-    np_rng.bit_generator.state = state["numpy"]
-    torch.set_rng_state(state["torch"])
-
-
-def train(
-    cfg: RunConfig,
-    run_dir: str | Path,
-    resume: bool = False,
-    progress: bool = True,
-    epochs: int | None = None,
-) -> TrainResult:
-    """Train per ``cfg`` into ``run_dir``.
-
-    With ``resume``, continues from ``run_dir/last.pt`` exactly where it stopped (model,
-    optimiser, scheduler, RNG streams, epoch, best score); the config stored there wins, except
-    that ``epochs`` (if given) sets a new total, e.g. to extend a finished run.
-    """
-    run_dir = Path(run_dir)
-    rank, world = _rank_world()
-    last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
-    ckpt = None
-    if resume and last_path.exists():
-        ckpt = load_checkpoint(last_path)
-        cfg = from_dict(RunConfig, ckpt["config"])
+def resumed_config(
+    stored: dict[str, Any], overrides: Sequence[str] = (), epochs: int | None = None
+) -> RunConfig:
+    """The config a resumed run continues with: the one stored in its checkpoint, with
+    ``overrides`` (``"section.key=value"``) applied, then ``epochs`` (if given) as the new total.
+    An override of a key other than :data:`RESUME_OVERRIDES` that changes its stored value is
+    refused (:class:`InputError`), never silently ignored."""
+    before = _flatten(to_dict(from_dict(RunConfig, stored)))
+    cfg = from_dict(RunConfig, apply_overrides(copy.deepcopy(stored), overrides))
+    for key, value in _flatten(to_dict(cfg)).items():
+        if key not in RESUME_OVERRIDES and value != before.get(key):
+            raise InputError(
+                f"config {key} = {value!r}: a resumed run keeps its stored value "
+                f"{before.get(key)!r}; only {', '.join(RESUME_OVERRIDES)} may change on resume"
+            )
     if epochs is not None:
         cfg.train.epochs = epochs
-    check_config(cfg, resuming=ckpt is not None)
-    t = cfg.train
-    if t.threads > 0:
-        torch.set_num_threads(t.threads)
-    random.seed(t.seed)
-    torch.manual_seed(t.seed)
-    order_rng = np.random.default_rng(t.seed)  # identical on every rank: same shuffled order
-    aug_rng = np.random.default_rng([t.seed, rank])  # own augmentation stream per rank
+    return cfg
 
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+@dataclass
+class Placement:
+    """Where and how this process computes: its rank among ``world`` processes, the device,
+    bf16 autocast, channels-last memory format."""
+
+    rank: int
+    world: int
+    device: torch.device
+    bf16: bool
+    channels_last: bool
+
+    @property
+    def memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.channels_last else torch.contiguous_format
+
+    def inputs(self, x: torch.Tensor) -> torch.Tensor:
+        """A batch of images moved to the device in the memory format."""
+        return x.to(self.device, memory_format=self.memory_format)
+
+
+def placement(t: TrainConfig) -> Placement:
+    """This process's :class:`Placement` (under ``torchrun``: one CUDA device per rank)."""
+    rank, world = _rank_world()
     device = pick_device()
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", rank % torch.cuda.device_count())
-    bf16 = use_bf16(t.precision, device)
-    memory_format = torch.channels_last if t.channels_last else torch.contiguous_format
+    return Placement(rank, world, device, use_bf16(t.precision, device), t.channels_last)
 
-    # The model is built before the data is read (no RNG is drawn in between), so that a size
-    # it cannot take is refused at once.
+
+@dataclass
+class Streams:
+    """The run's random streams: ``order`` shuffles (identical on every rank: the same order),
+    ``aug`` augments (one stream per rank). Python's and torch's global generators are seeded
+    alongside."""
+
+    order: np.random.Generator
+    aug: np.random.Generator
+
+
+def seed_streams(seed: int, rank: int) -> Streams:
+    random.seed(seed)
+    torch.manual_seed(seed)
+    return Streams(np.random.default_rng(seed), np.random.default_rng([seed, rank]))
+
+
+def initial_model(cfg: RunConfig, resuming: bool) -> SegmentationNet:
+    """The model to train, before any data is read (so that a size it cannot take is refused
+    at once): initialised, or from ``train.init_from`` (not when resuming: the checkpoint's
+    weights come next)."""
     try:
         # a resumed run's weights come from its checkpoint: no need for the pretrained file
-        model = build_from_config(
-            to_dict(cfg.model), pretrained=cfg.model.pretrained and ckpt is None
+        model = create_model_from_config(
+            to_dict(cfg.model), pretrained=cfg.model.pretrained and not resuming
         )
     except ValueError as e:
         raise InputError(f"config model: {e}") from None
-    if t.init_from and ckpt is None:
+    if cfg.train.init_from and not resuming:
         _initial_weights(model, cfg)
-    stride = getattr(model, "stride", OUTPUT_STRIDE)
-    if cfg.data.width % stride or cfg.data.height % stride:
+    s = model.output_stride
+    if cfg.data.width % s or cfg.data.height % s:
         raise InputError(
             f"config data.width x data.height = {cfg.data.width}x{cfg.data.height}: "
-            f"must be multiples of {stride} for model {cfg.model.name!r}"
+            f"must be multiples of {s} for model {cfg.model.name!r}"
         )
-    splits = load_splits(cfg, progress=progress and rank == 0)
+    return model
+
+
+def training_splits(cfg: RunConfig, world: int, progress: bool) -> Splits:
+    """:func:`load_splits`, with the validation images added to training if
+    ``data.train_on_val``; refuses splits training cannot use."""
+    splits = load_splits(cfg, progress=progress)
     if cfg.data.train_on_val:
         splits = Splits(splits.train + splits.val, splits.val)
     if len(splits.train) < 2 * world:
@@ -336,246 +383,303 @@ def train(
         raise InputError(
             f"config data.fractions = {tuple(cfg.data.fractions)}: the validation split is empty"
         )
-    if t.select_by == "hc_adf" and not np.isfinite(splits.val.hc_mm).any():
+    if cfg.train.select_by == "hc_adf" and not np.isfinite(splits.val.hc_mm).any():
         raise InputError("config train.select_by = 'hc_adf': no validation image has a known HC")
-    model.to(device=device, memory_format=memory_format)
+    return splits
+
+
+def prepare_run_dir(run_dir: Path, cfg: RunConfig, epochs_done: int) -> None:
+    """Create ``run_dir``, write ``config.yaml``, truncate the log to ``epochs_done`` epochs and
+    remove temporaries of killed checkpoint saves (rank 0 only)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    save_config(cfg, run_dir / "config.yaml")
+    # A kill after an epoch's log row but before its checkpoint leaves a row the checkpoint
+    # does not hold: drop it (the epoch is trained again), so the log never repeats an epoch.
+    truncate_log(run_dir / "log.csv", epochs_done)
+    for name in ("last.pt", "best.pt"):
+        for stale in run_dir.glob(f".{name}.*.tmp"):
+            stale.unlink(missing_ok=True)
+
+
+def epoch_shard(
+    order_rng: np.random.Generator, n: int, t: TrainConfig, rank: int = 0, world: int = 1
+) -> np.ndarray:
+    """This rank's training indices for one epoch (a fresh permutation of ``range(n)`` drawn
+    from ``order_rng``, cut to whole batches and ``train.max_steps_per_epoch``)."""
+    order = order_rng.permutation(n)
+    per_rank = len(order) // world
+    shard = order[rank * per_rank : (rank + 1) * per_rank]
+    steps = len(shard) // t.batch_size
+    if t.max_steps_per_epoch:
+        steps = min(steps, t.max_steps_per_epoch)
+    if steps == 0:
+        raise InputError(f"batch size {t.batch_size} exceeds the {len(shard)} images per rank")
+    return shard[: steps * t.batch_size]
+
+
+@dataclass
+class EpochStats:
+    """One epoch's training: mean loss, images seen (all ranks), seconds of training."""
+
+    loss: float
+    images: int
+    seconds: float
+
+
+def train_epoch(
+    model: torch.nn.Module,
+    data: CachedSet,
+    indices: np.ndarray,
+    cfg: RunConfig,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: torch.nn.Module,
+    aug_rng: np.random.Generator,
+    where: Placement,
+    desc: str = "",
+    progress: bool = False,
+) -> EpochStats:
+    """One pass over ``data[indices]`` in batches of ``train.batch_size``, augmented from
+    ``aug_rng``, one optimiser step per batch."""
+    model.train()
+    losses, seen, t0 = [], 0, time.perf_counter()
+    steps = len(indices) // cfg.train.batch_size
+    bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False)
+    batches = iterate_batches(
+        data,
+        cfg.train.batch_size,
+        indices,
+        cfg.train.augment,
+        aug_rng,
+        drop_last=True,
+        in_channels=cfg.model.in_channels,
+        soft=cfg.data.soft_masks,
+    )
+    for x, y in batches:
+        x = where.inputs(x)
+        losses.append(train_step(model, x, y.to(where.device), loss_fn, optimizer, where.bf16))
+        seen += len(x)
+        rate = seen * where.world / (time.perf_counter() - t0)
+        bar.set_postfix(loss=f"{np.mean(losses):.4f}", img_s=f"{rate:.1f}")
+        bar.update()
+    bar.close()
+    return EpochStats(float(np.mean(losses)), seen * where.world, time.perf_counter() - t0)
+
+
+def _broadcast_buffers(model: torch.nn.Module, world: int) -> None:
+    """DDP averages gradients, but BN running statistics are per rank: take rank 0's so that
+    every rank validates and ends with the same model."""
+    if world > 1:
+        for buf in model.buffers():
+            dist.broadcast(buf, src=0)
+
+
+def update_average(
+    average: WeightAverage | None,
+    model: torch.nn.Module,
+    data: CachedSet,
+    cfg: RunConfig,
+    where: Placement,
+) -> WeightAverage:
+    """Add ``model``'s weights to the average (started if ``None``) and measure its BatchNorm
+    statistics again on the training images (unaugmented, fixed order, or as many steps as the
+    epoch was capped to); rank 0's statistics are then everyone's, as for the trained model."""
+    average = average or WeightAverage(model)
+    average.update(model)
+    t = cfg.train
+    inputs = iterate_batches(data, t.batch_size, drop_last=True, in_channels=cfg.model.in_channels)
+    if t.max_steps_per_epoch:
+        inputs = islice(inputs, t.max_steps_per_epoch)
+    average.recompute_batchnorm((where.inputs(x) for x, _ in inputs), where.bf16)
+    _broadcast_buffers(average.model, where.world)
+    return average
+
+
+def validate(
+    model: torch.nn.Module, data: CachedSet, cfg: RunConfig, where: Placement
+) -> tuple[float, float]:
+    """Mean validation DSC and mean absolute HC difference (mm; NaN if no image has a known
+    HC) of ``model`` on ``data``."""
+    logits = predict_logits(
+        model,
+        data,
+        cfg.train.batch_size,
+        where.device,
+        where.bf16,
+        where.channels_last,
+        cfg.model.in_channels,
+    )
+    dsc = float(overlap_metrics(logits > 0, data.masks)["dsc"].mean())
+    errors = hc_abs_errors(logits, data)
+    return dsc, float(errors.mean()) if errors.size else float("nan")
+
+
+def select_best(
+    score: float, best_score: float, epoch: int, average_from: int, fresh_start: bool
+) -> tuple[bool, float]:
+    """``(improved, new best score)`` after ``epoch`` (0-based), scores higher-is-better.
+
+    A NaN score never improves, yet a run always has a ``best.pt`` (the first epoch of a run
+    that did not resume counts as improved); once averaging starts (epoch ``average_from``,
+    1-based, if > 1) the best restarts: only averages compete, an earlier epoch's single
+    weights are not what it selects.
+    """
+    restart = average_from > 1 and epoch + 1 == average_from
+    improved = score > best_score or (fresh_start and epoch == 0) or restart
+    return improved, score if restart else max(best_score, score)
+
+
+def optimisation(
+    model: torch.nn.Module, t: TrainConfig
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR, torch.nn.Module]:
+    """The reference recipe's optimiser (Adam), lr schedule (:func:`lr_factor`, stepped once per
+    epoch) and loss (:class:`~fetalseg.losses.dice.DeepSupervisionDiceLoss`)."""
     optimizer = torch.optim.Adam(model.parameters(), lr=t.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: lr_factor(e, t))
     loss_fn = DeepSupervisionDiceLoss(alpha=t.alpha, bce_weight=t.bce_weight, hc_weight=t.hc_weight)
-    # Higher is better for both: DSC, or minus the HC ADF.
-    start_epoch, best_score = 0, -math.inf
-    average: WeightAverage | None = None
+    return optimizer, scheduler, loss_fn
+
+
+def log_row(
+    epoch: int, stats: EpochStats, val_dsc: float, val_adf: float, lr: float, seconds: float
+) -> dict[str, Any]:
+    """The run log's row of ``epoch`` (0-based; logged 1-based), rounded for reading."""
+    return {
+        "epoch": epoch + 1,
+        "train_loss": round(stats.loss, 6),
+        "val_dsc": round(val_dsc, 6),
+        "val_adf_mm": round(val_adf, 4),
+        "lr": lr,
+        "images_per_s": round(stats.images / stats.seconds, 2),
+        "seconds": round(seconds, 1),
+    }
+
+
+def epoch_line(row: dict[str, Any], select_by: str, best_score: float) -> str:
+    """The one line printed after each epoch."""
+    return (
+        f"epoch {row['epoch']}: loss {row['train_loss']:.4f}  val DSC {row['val_dsc']:.4f}"
+        f"  HC ADF {row['val_adf_mm']:.2f} mm  best {select_by} {abs(best_score):.4f}"
+        f"  lr {row['lr']:.2e}  {row['images_per_s']} img/s"
+    )
+
+
+def save_epoch(state: dict[str, Any], improved: bool, run_dir: Path) -> None:
+    """Write ``best.pt`` (if ``improved``) then ``last.pt``, atomically, and the curves.
+
+    Best before last: a kill in between leaves ``last.pt`` at the previous epoch, which is
+    trained again and (exact resume) reaches the same ``best.pt``."""
+    if improved:
+        save_atomic(state, run_dir / "best.pt")
+    save_atomic(state, run_dir / "last.pt")
+    plot_log(run_dir / "log.csv", run_dir / "curves.png")
+
+
+def _gather_aug_states(aug_rng: np.random.Generator, world: int) -> list[dict[str, Any]]:
+    """Every rank's augmentation generator state (rank order), for the checkpoint."""
+    if world == 1:
+        return [aug_rng.bit_generator.state]
+    states: list[Any] = [None] * world
+    dist.all_gather_object(states, aug_rng.bit_generator.state)
+    return states
+
+
+def train(
+    cfg: RunConfig,
+    run_dir: str | Path,
+    resume: bool = False,
+    progress: bool = True,
+    epochs: int | None = None,
+    overrides: Sequence[str] = (),
+) -> TrainResult:
+    """Train per ``cfg`` into ``run_dir``.
+
+    With ``resume``, continues from ``run_dir/last.pt`` exactly where it stopped (model,
+    optimiser, scheduler, RNG streams, epoch, best score); the config stored there wins, with
+    ``overrides`` (the ``section.key=value`` items already applied to ``cfg``) applied to it
+    (only :data:`RESUME_OVERRIDES` may change), and ``epochs`` (if given) as a new total, e.g.
+    to extend a finished run.
+    """
+    run_dir = Path(run_dir)
+    last_path, best_path = run_dir / "last.pt", run_dir / "best.pt"
+    ckpt = load_checkpoint(last_path) if resume and last_path.exists() else None
     if ckpt is not None:
-        model.load_state_dict(ckpt.get("train_model", ckpt["model"]))
-        if "average_count" in ckpt:
-            average = WeightAverage(model)
-            average.model.load_state_dict(ckpt["model"])
-            average.count = ckpt["average_count"]
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        _set_rng_state(ckpt["rng"]["rank0"], order_rng)
-        aug_rng.bit_generator.state = ckpt["rng"]["aug"][rank]
-        start_epoch = ckpt["epoch"] + 1
-        best_score = ckpt.get("best_score", ckpt.get("best_dsc", -math.inf))
+        cfg = resumed_config(ckpt["config"], overrides, epochs)
+    elif epochs is not None:
+        cfg.train.epochs = epochs
+    check_config(cfg, resuming=ckpt is not None)
+    t = cfg.train
+    if t.threads > 0:
+        torch.set_num_threads(t.threads)
+    where = placement(t)
+    rank, world = where.rank, where.world
+    streams = seed_streams(t.seed, rank)
+    model = initial_model(cfg, resuming=ckpt is not None)
+    splits = training_splits(cfg, world, progress and rank == 0)
+    model.to(device=where.device, memory_format=where.memory_format)
+    optimizer, scheduler, loss_fn = optimisation(model, t)
+    state = Resumed(0, -math.inf, None)  # higher is better: DSC, or minus the HC ADF
+    if ckpt is not None:
+        state = restore_training_state(
+            ckpt, model, optimizer, scheduler, streams.order, streams.aug, rank
+        )
     ddp_model = model
     if world > 1:
         ddp_model = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None
+            model, device_ids=[where.device.index] if where.device.type == "cuda" else None
         )
-
     if rank == 0:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        save_config(cfg, run_dir / "config.yaml")
-        # A kill after an epoch's log row but before its checkpoint leaves a row the checkpoint
-        # does not hold: drop it (the epoch is trained again), so the log never repeats an epoch.
-        _truncate_log(run_dir / "log.csv", start_epoch)
-        for name in (last_path.name, best_path.name):  # temporaries of saves that were killed
-            for stale in run_dir.glob(f".{name}.*.tmp"):
-                stale.unlink(missing_ok=True)
-    batch = t.batch_size
-    epochs_run = 0
-    for epoch in range(start_epoch, t.epochs):
-        epochs_run += 1
-        order = order_rng.permutation(len(splits.train))
-        per_rank = len(order) // world
-        shard = order[rank * per_rank : (rank + 1) * per_rank]
-        steps = len(shard) // batch
-        if t.max_steps_per_epoch:
-            steps = min(steps, t.max_steps_per_epoch)
-        if steps == 0:
-            raise InputError(f"batch size {batch} exceeds the {len(shard)} images per rank")
-        ddp_model.train()
-        losses, seen, t0 = [], 0, time.perf_counter()
-        bar = tqdm(
-            total=steps,
-            desc=f"epoch {epoch + 1}/{t.epochs}",
-            disable=not progress or rank > 0,
-            leave=False,
-        )
-        batches = iterate_batches(
+        prepare_run_dir(run_dir, cfg, state.start_epoch)
+    best_score, average = state.best_score, state.average
+    for epoch in range(state.start_epoch, t.epochs):
+        t0 = time.perf_counter()
+        indices = epoch_shard(streams.order, len(splits.train), t, rank, world)
+        desc = f"epoch {epoch + 1}/{t.epochs}"
+        stats = train_epoch(
+            ddp_model,
             splits.train,
-            batch,
-            shard[: steps * batch],
-            t.augment,
-            aug_rng,
-            drop_last=True,
-            in_channels=cfg.model.in_channels,
-            soft=cfg.data.soft_masks,
+            indices,
+            cfg,
+            optimizer,
+            loss_fn,
+            streams.aug,
+            where,
+            desc,
+            progress and rank == 0,
         )
-        for x, y in batches:
-            x = x.to(device, memory_format=memory_format)
-            losses.append(train_step(ddp_model, x, y.to(device), loss_fn, optimizer, bf16))
-            seen += len(x)
-            rate = seen * world / (time.perf_counter() - t0)
-            bar.set_postfix(loss=f"{np.mean(losses):.4f}", img_s=f"{rate:.1f}")
-            bar.update()
-        bar.close()
-        train_seconds = time.perf_counter() - t0
-        if world > 1:
-            # DDP averages gradients, but BN running statistics are per rank: take rank 0's so
-            # that every rank validates and ends with the same model.
-            for buf in model.buffers():
-                dist.broadcast(buf, src=0)
+        _broadcast_buffers(model, world)
         lr = optimizer.param_groups[0]["lr"]
         scheduler.step()
-
         scored = model
         if t.average_from and epoch + 1 >= t.average_from:
-            average = average or WeightAverage(model)
-            average.update(model)
-            # All training images (unaugmented, fixed order), or as many steps as the epoch
-            # was capped to; rank 0's statistics are then everyone's, as for the trained model.
-            inputs = iterate_batches(
-                splits.train, batch, drop_last=True, in_channels=cfg.model.in_channels
-            )
-            if t.max_steps_per_epoch:
-                inputs = islice(inputs, t.max_steps_per_epoch)
-            average.recompute_batchnorm(
-                (x.to(device, memory_format=memory_format) for x, _ in inputs), bf16
-            )
-            if world > 1:
-                for buf in average.model.buffers():
-                    dist.broadcast(buf, src=0)
+            average = update_average(average, model, splits.train, cfg, where)
             scored = average.model
-        logits = predict_logits(
-            scored, splits.val, batch, device, bf16, t.channels_last, cfg.model.in_channels
-        )
-        val_dsc = float(overlap_metrics(logits > 0, splits.val.masks)["dsc"].mean())
-        hc_errors = hc_abs_errors(logits, splits.val)
-        val_adf = float(hc_errors.mean()) if hc_errors.size else float("nan")
-        aug_states = [aug_rng.bit_generator.state]
-        if world > 1:
-            aug_states = [None] * world
-            dist.all_gather_object(aug_states, aug_rng.bit_generator.state)
+        val_dsc, val_adf = validate(scored, splits.val, cfg, where)
+        aug_states = _gather_aug_states(streams.aug, world)
         if rank == 0:
-            row = {
-                "epoch": epoch + 1,
-                "train_loss": round(float(np.mean(losses)), 6),
-                "val_dsc": round(val_dsc, 6),
-                "val_adf_mm": round(val_adf, 4),
-                "lr": lr,
-                "images_per_s": round(seen * world / train_seconds, 2),
-                "seconds": round(time.perf_counter() - t0, 1),
-            }
-            _append_log(run_dir / "log.csv", row)
+            row = log_row(epoch, stats, val_dsc, val_adf, lr, time.perf_counter() - t0)
+            append_log(run_dir / "log.csv", row)
             score = val_dsc if t.select_by == "dsc" else -val_adf
-            # a NaN score never improves, yet a run always has a best.pt; once averaging starts,
-            # only averages compete (an earlier epoch's single weights are not what it selects)
-            restart = t.average_from > 1 and epoch + 1 == t.average_from
-            improved = score > best_score or (ckpt is None and epoch == 0) or restart
-            best_score = score if restart else max(best_score, score)
-            state = {
-                "model": scored.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "rng": {"rank0": _rng_state(order_rng), "aug": aug_states},
-                "epoch": epoch,
-                "best_score": best_score,
-                "val_dsc": val_dsc,
-                "val_adf_mm": val_adf,
-                "config": to_dict(cfg),
-            }
-            if average is not None:
-                state["train_model"] = model.state_dict()
-                state["average_count"] = average.count
-            # best before last: a kill in between leaves last.pt at the previous epoch, which
-            # is trained again and (exact resume) reaches the same best.pt.
-            if improved:
-                save_atomic(state, best_path)
-            save_atomic(state, last_path)
-            _plot_log(run_dir / "log.csv", run_dir / "curves.png")
+            improved, best_score = select_best(
+                score, best_score, epoch, t.average_from, fresh_start=ckpt is None
+            )
+            saved = TrainingState(
+                model=scored,
+                optimizer=optimizer,
+                scheduler=scheduler,
+                order_rng=streams.order,
+                aug_states=aug_states,
+                epoch=epoch,
+                best_score=best_score,
+                val_dsc=val_dsc,
+                val_adf_mm=val_adf,
+                config=to_dict(cfg),
+                train_model=model if average is not None else None,
+                average_count=average.count if average is not None else None,
+            ).to_checkpoint()
+            save_epoch(saved, improved, run_dir)
             if progress:
-                tqdm.write(
-                    f"epoch {epoch + 1}: loss {row['train_loss']:.4f}  val DSC {val_dsc:.4f}"
-                    f"  HC ADF {val_adf:.2f} mm  best {t.select_by} {abs(best_score):.4f}"
-                    f"  lr {lr:.2e}  {row['images_per_s']} img/s"
-                )
+                tqdm.write(epoch_line(row, t.select_by, best_score))
         if world > 1:
             dist.barrier()
+    epochs_run = max(0, t.epochs - state.start_epoch)
     return TrainResult(best_path, last_path, average.model if average else model, epochs_run)
-
-
-def _append_log(path: Path, row: dict[str, Any]) -> None:
-    new = not path.exists()
-    with path.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=LOG_FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
-
-
-def _truncate_log(path: Path, epochs_done: int) -> None:
-    """Keep the header and the rows of epochs ``1..epochs_done``; drop later rows and a
-    half-written last line (a killed write). Replaced atomically; removed if the header itself
-    is incomplete."""
-    if not path.exists():
-        return
-    with path.open(newline="") as f:
-        lines = f.readlines()
-    upgraded = bool(lines) and lines[0].rstrip("\r\n") == ",".join(_LEGACY_LOG_FIELDS)
-    if upgraded:
-        lines = _upgrade_legacy_log(lines)
-    if not lines or lines[0] not in (",".join(LOG_FIELDS) + "\r\n", ",".join(LOG_FIELDS) + "\n"):
-        path.unlink()
-        return
-    keep = lines[:1]
-    for line in lines[1:]:
-        cells = line.rstrip("\r\n").split(",")
-        if not line.endswith("\n") or len(cells) != len(LOG_FIELDS):
-            break
-        try:
-            if int(float(cells[0])) > epochs_done:
-                break
-        except ValueError:
-            break
-        keep.append(line)
-    if keep != lines or upgraded:
-        tmp = path.with_name(path.name + ".tmp")
-        with tmp.open("w", newline="") as f:
-            f.writelines(keep)
-        os.replace(tmp, path)
-
-
-def _upgrade_legacy_log(lines: list[str]) -> list[str]:
-    """A log written before ``val_adf_mm`` existed, with that column as ``nan`` (not measured);
-    a half-written last line stays half-written, for the caller to drop."""
-    at = LOG_FIELDS.index("val_adf_mm")
-    out = [",".join(LOG_FIELDS) + "\n"]
-    for line in lines[1:]:
-        if not line.endswith("\n"):
-            out.append(line)
-            break
-        cells = line.rstrip("\r\n").split(",")
-        out.append(",".join([*cells[:at], "nan", *cells[at:]]) + "\n")
-    return out
-
-
-def read_log(path: str | Path) -> list[dict[str, float]]:
-    with Path(path).open(newline="") as f:
-        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
-
-
-def _plot_log(log_path: Path, png_path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = read_log(log_path)
-    epochs = [r["epoch"] for r in rows]
-    panels = {
-        "train_loss": "training loss",
-        "val_dsc": "validation DSC",
-        "val_adf_mm": "validation HC ADF (mm)",
-        "lr": "learning rate",
-    }
-    fig, axes = plt.subplots(1, len(panels), figsize=(16, 3.2))
-    for ax, (key, title) in zip(axes, panels.items()):
-        ax.plot(epochs, [r[key] for r in rows], marker=".")
-        ax.set_title(title)
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    with contextlib.suppress(OSError):
-        fig.savefig(png_path, dpi=100)
-    plt.close(fig)
