@@ -38,7 +38,14 @@ def run(args: argparse.Namespace) -> int:
     if args.data:
         cfg.data.root = args.data
     with distributed_context():
-        result = train(cfg, args.out, args.resume, progress=not args.quiet, epochs=args.epochs)
+        result = train(
+            cfg,
+            args.out,
+            args.resume,
+            progress=not args.quiet,
+            epochs=args.epochs,
+            overrides=args.set,
+        )
     print(f"best checkpoint: {result.best_path} ({result.epochs_run} epochs run)")
     return 0
 
