@@ -18,10 +18,10 @@ Calibration: a DICOM file's own pixel size wins over ``pixel_size_mm``
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,6 +34,11 @@ from fetalseg.result import (
     frame_result,
     resolve_calibration,
 )
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
+
+    from fetalseg.outputs.exam import Exam, KnownGA
 
 #: ``pixel_size_source`` of a size given to :meth:`Model.measure`
 SOURCE_API = "pixel_size_mm"
@@ -170,7 +175,7 @@ class Model:
         measurement, the known GA). ``ga``: ``"20+3"`` or weeks; or ``lmp`` (+ ``exam_date``,
         default today), ISO dates. ``standard``: ``"intergrowth21"`` (default), ``"who2017"``
         or ``"hadlock"``. Its clinical reading: :func:`fetalseg.outputs.clinical.assess_exam`."""
-        from fetalseg.outputs.build import known_ga, measure_exam
+        from fetalseg.outputs.build import known_ga
 
         known = known_ga(ga, lmp=lmp, exam_date=exam_date)
         if isinstance(x, Frame):
@@ -233,3 +238,61 @@ def measure(
         if key not in _default:
             _default[key] = load(checkpoint, backend)
     return _default[key].measure(x, pixel_size_mm)
+
+
+def measure_exam(
+    model: Any,
+    inputs: str | Path | np.ndarray | Sequence[str | Path],
+    *,
+    ga: KnownGA | None = None,
+    standard: str | None = None,
+    pixel_size_mm: float | tuple[float, float] | None = None,
+    pixel_size_source: str | None = None,
+) -> Exam:
+    """Measure one exam with ``model`` (a :class:`fetalseg.api.Model`): one image (path or
+    array), several images of one exam (paths), or a clip (a video, GIF or multi-frame DICOM
+    path). ``pixel_size_source`` renames the source of a given ``pixel_size_mm`` in the
+    outputs (e.g. ``"--pixel-size"``)."""
+    from fetalseg.inference.video import clip_pixel_size, is_clip, open_clip
+    from fetalseg.outputs.build import exam_from_results, model_label, read_header
+
+    name = model_label(model.predictor)
+    single = isinstance(inputs, str | Path)
+    if single and is_clip(inputs):
+        path = Path(inputs)  # type: ignore[arg-type]
+        frames, _, _, dicom = open_clip(path)
+        size, source, note = clip_pixel_size(pixel_size_mm, dicom, SOURCE_API)
+        images = list(frames)
+        results = [model.measure(Frame(im, size, source), name=path.name) for im in images]
+        header = read_header(path) if dicom is not None else None
+        headers: list[Dataset | None] = [header] * len(images)
+        multi = header is not None
+        label = path.name
+    else:
+        items = [inputs] if single or isinstance(inputs, np.ndarray) else list(inputs)
+        if not items:
+            raise InputError("no input to report on")
+        frames_in = [_as_frame(x) for x in items]
+        images = [f.image for f in frames_in]
+        results = [model.measure(f, pixel_size_mm) for f in frames_in]
+        headers = [read_header(x) if isinstance(x, str | Path) else None for x in items]
+        multi, note = False, None
+        label = None
+    for r in results:
+        if pixel_size_source and r.pixel_size_source == SOURCE_API:
+            r.pixel_size_source = pixel_size_source
+        if note and not r.note:
+            r.note = note
+    exam = exam_from_results(
+        results,
+        images,
+        name,
+        standard=standard,
+        ga=ga,
+        headers=headers,
+        multi_frame=multi,
+        source_name=label,
+    )
+    if not single and exam.is_clip:  # several images: name the one reported
+        exam.selected.source_name = results[exam.selected_index].name
+    return exam

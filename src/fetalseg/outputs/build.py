@@ -4,9 +4,7 @@
 * :func:`exam_from_results`: :class:`~fetalseg.result.FrameResult` s and their images -> an
   :class:`~fetalseg.outputs.exam.Exam` (the frame to report: a clip summary's key frame,
   :attr:`fetalseg.result.ClipResult.key_frame`, else :func:`~fetalseg.outputs.exam.select_frame`).
-* :func:`measure_exam`: measure an image, several images of one exam, or a clip with a
-  :class:`fetalseg.api.Model`, then :func:`exam_from_results` (what ``fetalseg report`` and
-  :meth:`fetalseg.api.Model.report` do).
+  (:func:`fetalseg.api.measure_exam` measures an exam with a model, then calls it.)
 * :func:`dicom_datasets` / :func:`write_dicom`: the SR, the SEG and (for a non-DICOM input)
   the Secondary Capture they reference.
 """
@@ -36,7 +34,6 @@ __all__ = [
     "exam_from_results",
     "frame_dicom_writer",
     "known_ga",
-    "measure_exam",
     "model_label",
     "read_header",
     "write_clip_dicom",
@@ -184,64 +181,6 @@ def _indexed(results: Sequence[FrameResult]) -> list[FrameResult]:
     import dataclasses
 
     return [r if r.index == i else dataclasses.replace(r, index=i) for i, r in enumerate(results)]
-
-
-def measure_exam(
-    model: Any,
-    inputs: str | Path | np.ndarray | Sequence[str | Path],
-    *,
-    ga: KnownGA | None = None,
-    standard: str | None = None,
-    pixel_size_mm: float | tuple[float, float] | None = None,
-    pixel_size_source: str | None = None,
-) -> Exam:
-    """Measure one exam with ``model`` (a :class:`fetalseg.api.Model`): one image (path or
-    array), several images of one exam (paths), or a clip (a video, GIF or multi-frame DICOM
-    path). ``pixel_size_source`` renames the source of a given ``pixel_size_mm`` in the
-    outputs (e.g. ``"--pixel-size"``)."""
-    from fetalseg.api import SOURCE_API, Frame, _as_frame
-    from fetalseg.inference.video import clip_pixel_size, is_clip, open_clip
-
-    name = model_label(model.predictor)
-    single = isinstance(inputs, str | Path)
-    if single and is_clip(inputs):
-        path = Path(inputs)  # type: ignore[arg-type]
-        frames, _, _, dicom = open_clip(path)
-        size, source, note = clip_pixel_size(pixel_size_mm, dicom, SOURCE_API)
-        images = list(frames)
-        results = [model.measure(Frame(im, size, source), name=path.name) for im in images]
-        header = read_header(path) if dicom is not None else None
-        headers: list[Dataset | None] = [header] * len(images)
-        multi = header is not None
-        label = path.name
-    else:
-        items = [inputs] if single or isinstance(inputs, np.ndarray) else list(inputs)
-        if not items:
-            raise InputError("no input to report on")
-        frames_in = [_as_frame(x) for x in items]
-        images = [f.image for f in frames_in]
-        results = [model.measure(f, pixel_size_mm) for f in frames_in]
-        headers = [read_header(x) if isinstance(x, str | Path) else None for x in items]
-        multi, note = False, None
-        label = None
-    for r in results:
-        if pixel_size_source and r.pixel_size_source == SOURCE_API:
-            r.pixel_size_source = pixel_size_source
-        if note and not r.note:
-            r.note = note
-    exam = exam_from_results(
-        results,
-        images,
-        name,
-        standard=standard,
-        ga=ga,
-        headers=headers,
-        multi_frame=multi,
-        source_name=label,
-    )
-    if not single and exam.is_clip:  # several images: name the one reported
-        exam.selected.source_name = results[exam.selected_index].name
-    return exam
 
 
 def dicom_datasets(exam: Exam) -> dict[str, Dataset]:

@@ -44,10 +44,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from fetalseg.api import load
+    from fetalseg.api import load, measure_exam
     from fetalseg.errors import InputError
     from fetalseg.inference.video import is_clip
-    from fetalseg.outputs.build import known_ga, measure_exam, write_dicom
+    from fetalseg.outputs.build import known_ga, write_dicom
     from fetalseg.outputs.clinical import assess_exam
     from fetalseg.outputs.destination import check_destination, output_dir
     from fetalseg.outputs.report import write_report
