@@ -32,7 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fetalseg.data.io import MAX_PIXELS, check_size
+from fetalseg.data.io import MAX_PIXELS, check_decoded_bytes, check_size
 from fetalseg.errors import InputError
 
 __all__ = [
@@ -172,35 +172,58 @@ def _check_transfer_syntax(data: bytes, name: str) -> None:
         raise InputError(f"{name}: deflated DICOM (transfer syntax {_DEFLATED}) is not supported")
 
 
-def _to_uint8(arr: np.ndarray, bits_stored: int, signed: bool) -> np.ndarray:
-    if arr.dtype == np.uint8:
-        return arr
-    if arr.dtype.kind == "f":
-        a = arr.astype(np.float64)
-        if not np.isfinite(a).all():
-            raise ValueError("NaN or infinite pixel values")
-        lo, hi = float(a.min()), float(a.max())
-        if hi <= lo:
+#: Rows converted at once: temporaries of the integer scaling stay a few MB whatever the frame.
+_BLOCK_ROWS = 256
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """How a file's samples map to 0-255, the same for every frame: integers by ``bits``
+    stored (``signed`` shifted up by half the range), floats by the file's ``(lo, hi)``."""
+
+    bits: int
+    signed: bool
+    lo: float = 0.0
+    hi: float = 0.0
+
+
+def _block_to_uint8(a: np.ndarray, scale: _Scale) -> np.ndarray:
+    """A block of rows of one frame, any dtype, to uint8 (its temporaries are the block's)."""
+    if a.dtype.kind == "f":
+        if scale.hi <= scale.lo:
             return np.zeros(a.shape, np.uint8)
-        return ((a - lo) / (hi - lo) * 255.0 + 0.5).astype(np.uint8)
-    bits = min(max(bits_stored, 1), arr.dtype.itemsize * 8)
-    a = arr.astype(np.int64)
-    if signed:
-        a = a + (1 << (bits - 1))
+        return ((a - scale.lo) * (255.0 / (scale.hi - scale.lo)) + 0.5).astype(np.uint8)
+    bits = min(max(scale.bits, 1), a.dtype.itemsize * 8)
+    v = a.astype(np.int64)
+    if scale.signed:
+        v += 1 << (bits - 1)
     top = (1 << bits) - 1
-    a = np.clip(a, 0, top)
-    return a.astype(np.uint8) if bits == 8 else ((a * 255 + top // 2) // top).astype(np.uint8)
+    np.clip(v, 0, top, out=v)
+    return v.astype(np.uint8) if bits == 8 else ((v * 255 + top // 2) // top).astype(np.uint8)
 
 
-def _gray(frames: np.ndarray, photometric: str) -> np.ndarray:
-    """``(N, H, W)`` or ``(N, H, W, 3)`` uint8 -> ``(N, H, W)`` uint8 luminance."""
-    if frames.ndim == 4:
-        if frames.shape[3] != 3:
-            raise ValueError(f"{frames.shape[3]} samples per pixel")
-        return np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
+def _to_uint8(frame: np.ndarray, scale: _Scale) -> np.ndarray:
+    """One frame ``(H, W)`` or ``(H, W, 3)`` in its own dtype to uint8, :data:`_BLOCK_ROWS` rows
+    at a time: no whole-frame int64 or float64 temporary (a 16-bit 8000x5000 frame made
+    several 320 MB ones)."""
+    if frame.dtype == np.uint8:
+        return frame
+    out = np.empty(frame.shape, np.uint8)
+    for r in range(0, frame.shape[0], _BLOCK_ROWS):
+        out[r : r + _BLOCK_ROWS] = _block_to_uint8(frame[r : r + _BLOCK_ROWS], scale)
+    return out
+
+
+def _gray(frame: np.ndarray, photometric: str) -> np.ndarray:
+    """One uint8 frame ``(H, W)`` or ``(H, W, 3)`` RGB -> ``(H, W)`` uint8 luminance (skull
+    bright: ``MONOCHROME1`` inverted)."""
+    if frame.ndim == 3:
+        if frame.shape[2] != 3:
+            raise ValueError(f"{frame.shape[2]} samples per pixel")
+        return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
     if photometric == "MONOCHROME1":
-        return 255 - frames
-    return frames
+        return 255 - frame
+    return frame
 
 
 def _can_decode(transfer_syntax: object) -> bool:
@@ -260,35 +283,76 @@ def _decode_dicom(data: bytes, name: str, max_frames: int) -> DicomImage:
         )
     if samples not in (1, 3):
         raise InputError(f"{name}: {samples} samples per pixel are not supported (1 or 3)")
+    palette = photometric == "PALETTE COLOR"
+    bits_allocated = int(getattr(ds, "BitsAllocated", 8) or 8)
+    # what one decoded frame takes before conversion (a palette frame becomes 16-bit RGB)
+    frame_bytes = rows * cols * (6 if palette else samples * max(1, -(-bits_allocated // 8)))
+    check_decoded_bytes(frame_bytes, name, f"a {cols}x{rows} frame")
     try:
-        arr = ds.pixel_array
-    except Exception as e:
-        ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
-        if ts is not None and getattr(ts, "is_compressed", False) and not _can_decode(ts):
-            raise InputError(
-                f"{name}: compressed DICOM ({ts.name}) needs a pixel decoder that is not "
-                "installed (e.g. pip install pylibjpeg pylibjpeg-libjpeg)"
-            ) from None
-        raise InputError(
-            f"{name}: cannot decode the DICOM pixel data ({type(e).__name__})"
-        ) from None
-    try:
-        if photometric == "PALETTE COLOR":
-            from pydicom.pixels import apply_color_lut
-
-            arr = apply_color_lut(arr, ds)
-            bits_stored, signed = arr.dtype.itemsize * 8, False
-        single_ndim = 3 if arr.ndim >= 3 and arr.shape[-1] == 3 and samples == 3 else 2
-        if n == 1 and arr.ndim == single_ndim:
-            arr = arr[None]
-        if arr.shape[1:3] != (rows, cols) or arr.shape[0] != n:
-            raise ValueError(f"pixel array shape {arr.shape}")
-        frames = _gray(_to_uint8(arr, bits_stored, signed), photometric)
+        frames = _decode_frames(ds, n, rows, cols, bits_stored, signed, photometric)
+    except InputError:
+        raise
     except (ValueError, TypeError) as e:
-        raise InputError(f"{name}: unsupported DICOM pixel layout ({e})") from None
+        if str(e).startswith("unsupported:"):
+            raise InputError(f"{name}: unsupported DICOM pixel layout ({e})") from None
+        raise _pixel_error(ds, name, e) from None
+    except Exception as e:
+        raise _pixel_error(ds, name, e) from None
     size, source = pixel_size_from_dataset(ds)
     frame_time = _positive(getattr(ds, "FrameTime", None)) if n > 1 else None
-    return DicomImage(np.ascontiguousarray(frames), size, source, photometric, frame_time)
+    return DicomImage(frames, size, source, photometric, frame_time)
+
+
+def _pixel_error(ds: object, name: str, e: Exception) -> InputError:
+    """The one-line error for pixel data that cannot be decoded (naming a missing decoder)."""
+    ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if ts is not None and getattr(ts, "is_compressed", False) and not _can_decode(ts):
+        return InputError(
+            f"{name}: compressed DICOM ({ts.name}) needs a pixel decoder that is not "
+            "installed (e.g. pip install pylibjpeg pylibjpeg-libjpeg)"
+        )
+    return InputError(f"{name}: cannot decode the DICOM pixel data ({type(e).__name__})")
+
+
+def _decode_frames(
+    ds: object,
+    n: int,
+    rows: int,
+    cols: int,
+    bits_stored: int,
+    signed: bool,
+    photometric: str,
+) -> np.ndarray:
+    """``(n, rows, cols) uint8`` frames, decoded and converted one at a time in the file's own
+    dtype (:func:`_to_uint8`): memory is the output plus one decoded frame. Float pixels are
+    scaled by the file's range, found in a first pass. ``ValueError("unsupported: ...")`` for
+    a layout that does not match the header."""
+    from pydicom.pixels import apply_color_lut, iter_pixels
+
+    scale = _Scale(bits_stored, signed)
+    if "PixelData" not in ds:  # type: ignore[operator]  # float pixel data: the file's range
+        lo, hi = math.inf, -math.inf
+        for frame in iter_pixels(ds):
+            if not np.isfinite(frame).all():
+                raise ValueError("unsupported: NaN or infinite pixel values")
+            lo, hi = min(lo, float(frame.min())), max(hi, float(frame.max()))
+        scale = _Scale(bits_stored, signed, lo, hi)
+    out = np.empty((n, rows, cols), np.uint8)
+    count = 0
+    for i, frame in enumerate(iter_pixels(ds)):
+        if i >= n:
+            raise ValueError(f"unsupported: more frames than NumberOfFrames {n}")
+        frame_scale = scale
+        if photometric == "PALETTE COLOR":
+            frame = apply_color_lut(frame, ds)
+            frame_scale = _Scale(frame.dtype.itemsize * 8, False)
+        if frame.shape[:2] != (rows, cols) or frame.ndim not in (2, 3):
+            raise ValueError(f"unsupported: pixel array shape {frame.shape}")
+        out[i] = _gray(_to_uint8(frame, frame_scale), photometric)
+        count += 1
+    if count != n:
+        raise ValueError(f"unsupported: {count} frames decoded, NumberOfFrames says {n}")
+    return out
 
 
 def dicom_frame_count(data: bytes, name: str = "image") -> int:

@@ -10,11 +10,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from fetalseg.biometry import ramanujan_perimeter
+from fetalseg.data.io import write_image
 from fetalseg.inference.overlay import draw_overlay, measurement_lines
 from fetalseg.inference.predictor import Predictor
 from fetalseg.metrics import overlap_metrics
@@ -81,7 +81,7 @@ def run_demo(
         err = abs(m.hc_mm - f.hc_mm) if m.hc_mm is not None else f.hc_mm
         errs.append(err)
         overlay = draw_overlay(f.image, pred.mask, m.ellipse_px, measurement_lines(m))
-        cv2.imwrite(str(out / "overlays" / f"{f.name}.png"), overlay)
+        write_image(out / "overlays" / f"{f.name}.png", overlay)
         lines.append(
             f"| {f.name} | {dsc * 100:.1f} | {f.hc_mm:.1f} | {_fmt(m.hc_mm)} | {err:.2f} | "
             f"{_fmt(m.bpd_mm)} | {_fmt(m.ga_weeks)} |"
@@ -96,5 +96,5 @@ def run_demo(
         f"model: {predictor.loaded.source.name}, backend {predictor.backend}",
     ]
     report = "\n".join(["# fetalseg demo", "", *summary, "", *lines, ""])
-    (out / "report.md").write_text(report)
+    (out / "report.md").write_text(report, encoding="utf-8")
     return report

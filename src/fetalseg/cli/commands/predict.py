@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fetalseg.cli.common import EXIT_USER_ERROR, add_model_args
+from fetalseg.cli.common import add_model_args, add_overwrite_arg, batch_exit_code
 from fetalseg.errors import InputError
 
 if TYPE_CHECKING:
@@ -42,16 +42,26 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="INPUT is a live source (camera index, stream URL, or a file played at "
         "its frame rate): frames are dropped, and counted, when inference is slower",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace earlier results in --out")
+    add_overwrite_arg(p)
+    p.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="exit 0 when some (not all) files of a batch failed (default: exit 1)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
-    from fetalseg.inference.batch import collect_inputs, predict_files, read_pixel_csv
+    from fetalseg.inference.batch import (
+        check_pixel_size,
+        collect_inputs,
+        predict_files,
+        read_pixel_csv,
+    )
     from fetalseg.inference.predictor import Predictor
 
-    if args.pixel_size is not None and not (args.pixel_size > 0 and args.pixel_size < 10):
-        raise InputError(f"--pixel-size {args.pixel_size}: must be a positive size in mm")
+    if args.pixel_size is not None:
+        check_pixel_size(args.pixel_size, "--pixel-size")
     from fetalseg.inference.video import is_clip
 
     if args.live or args.clip or is_clip(args.input):
@@ -77,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"fetalseg predict: {r['message']}", file=sys.stderr)
     print(f"{len(rows)} images: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
     print(f"results in {args.out}/ (measurements.csv, measurements.json, overlays/)")
-    return EXIT_USER_ERROR if counts.get("error") == len(rows) else 0
+    return batch_exit_code(len(rows), counts.get("error", 0), args.keep_going)
 
 
 def _predict_stream(args: argparse.Namespace) -> int:
@@ -90,6 +100,7 @@ def _predict_stream(args: argparse.Namespace) -> int:
         run_live,
         write_summary,
     )
+    from fetalseg.outputs.destination import output_dir
     from fetalseg.result import ClipResult
 
     if args.pixel_csv:
@@ -115,14 +126,14 @@ def _predict_stream(args: argparse.Namespace) -> int:
 
             source = paced()
         size, size_source, note = clip_pixel_size(args.pixel_size, dicom)
-        t0 = time.perf_counter()
-        stats = run_live(predictor, source, size, pixel_size_source=size_source)
-        seconds = time.perf_counter() - t0
-        clip = ClipResult(
-            stats.results, size, size_source, note, stats.dropped, stats.processed / seconds
-        )
-        out.mkdir(parents=True, exist_ok=True)
-        write_summary(clip, out)
+        with output_dir(out, args.overwrite) as tmp:  # refused at once when out holds results
+            t0 = time.perf_counter()
+            stats = run_live(predictor, source, size, pixel_size_source=size_source)
+            seconds = time.perf_counter() - t0
+            clip = ClipResult(
+                stats.results, size, size_source, note, stats.dropped, stats.processed / seconds
+            )
+            write_summary(clip, tmp)
         print(
             f"live: {stats.received} frames received, {stats.processed} measured, "
             f"{stats.dropped} dropped (inference slower than the source)"
