@@ -40,6 +40,7 @@ __all__ = [
     "DicomImage",
     "decode_dicom",
     "dicom_frame_count",
+    "dicom_pixel_count",
     "is_dicom",
     "pixel_size_from_dataset",
     "pixel_size_value",
@@ -48,8 +49,11 @@ __all__ = [
 
 #: Most frames read from one multi-frame file (a 10 s clip at 30 frames/s).
 MAX_FRAMES = 300
-#: Most pixels over all frames of one file (frames × rows × columns).
-MAX_TOTAL_PIXELS = 5 * MAX_PIXELS
+#: Most pixels over all frames of one file (frames × rows × columns): the decoded clip is held
+#: as uint8, so this bounds its memory (120 MB: 10 s of 640x480 at 30 frames/s, or three 40 MP
+#: frames); with one frame decoded at a time (:data:`fetalseg.data.io.MAX_FRAME_BYTES`) a file
+#: grows memory by < 300 MB (``scripts/memory_probe.py``).
+MAX_TOTAL_PIXELS = 3 * MAX_PIXELS
 
 SOURCE_REGIONS = "ultrasound regions"
 SOURCE_PIXEL_SPACING = "PixelSpacing"
@@ -355,23 +359,42 @@ def _decode_frames(
     return out
 
 
-def dicom_frame_count(data: bytes, name: str = "image") -> int:
-    """Frames in a DICOM file (``NumberOfFrames``, 1 when absent), from its header alone.
-
-    For telling a clip from a single image without decoding any pixel: the pixel data are not
-    read (nor inflated: a deflated file is refused first). :class:`InputError` naming ``name``
-    for anything unreadable.
-    """
+def _header(data: bytes, name: str) -> object:
+    """The dataset of a DICOM file without its pixel data (not read, nor inflated: a deflated
+    file is refused first); :class:`InputError` naming ``name`` for anything unreadable."""
     import pydicom
 
     if not is_dicom(data):
         raise InputError(f"{name}: not a DICOM file (no 'DICM' marker after the preamble)")
     _check_transfer_syntax(data, name)
     try:
-        ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
-        return int(getattr(ds, "NumberOfFrames", 1) or 1)
+        return pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
     except Exception as e:  # a corrupt element fails where it is read, whatever its type
         raise InputError(f"{name}: not a readable DICOM file ({type(e).__name__})") from None
+
+
+def dicom_frame_count(data: bytes, name: str = "image") -> int:
+    """Frames in a DICOM file (``NumberOfFrames``, 1 when absent), from its header alone.
+
+    For telling a clip from a single image without decoding any pixel. :class:`InputError`
+    naming ``name`` for anything unreadable.
+    """
+    ds = _header(data, name)
+    try:
+        return int(getattr(ds, "NumberOfFrames", 1) or 1)
+    except Exception as e:
+        raise InputError(f"{name}: not a readable DICOM file ({type(e).__name__})") from None
+
+
+def dicom_pixel_count(data: bytes, name: str = "image") -> int:
+    """Pixels over all frames (``NumberOfFrames x Rows x Columns``) from the header alone: what
+    decoding the file will hold as uint8. :class:`InputError` for anything unreadable."""
+    ds = _header(data, name)
+    try:
+        n = int(getattr(ds, "NumberOfFrames", 1) or 1)
+        return max(n, 0) * max(int(ds.Rows), 0) * max(int(ds.Columns), 0)
+    except Exception:
+        raise InputError(f"{name}: DICOM image attributes (Rows, Columns...) missing") from None
 
 
 def read_dicom(path: str | Path, max_frames: int = MAX_FRAMES) -> DicomImage:
@@ -436,6 +459,59 @@ def encode_ultrasound_dicom(
         ds.SequenceOfUltrasoundRegions = Sequence([r])
     if pixel_spacing is not None:
         ds.PixelSpacing = pixel_spacing
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def _packbits_row(value: int, length: int) -> bytes:
+    """One row of ``length`` equal bytes, PackBits-encoded as DICOM RLE wants (PS3.5 G.3.1):
+    replicate runs of at most 128 (header byte ``257 - run``)."""
+    runs, rest = divmod(length, 128)
+    out = bytes([129, value]) * runs
+    return out + (bytes([257 - rest, value]) if rest > 1 else bytes([0, value]) if rest else b"")
+
+
+def encode_constant_rle_dicom(
+    n_frames: int, rows: int, cols: int, bits: int = 16, value: int = 1000
+) -> bytes:
+    """An RLE Lossless DICOM of ``n_frames`` frames of ``rows x cols`` pixels, every one
+    ``value`` (``bits`` 8 or 16, MONOCHROME2): a few MB on disk however many pixels it holds,
+    built without holding them. For the memory probe and tests (a decompression bomb within
+    the upload limits); nothing patient-related is written."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import RLELossless, UltrasoundMultiFrameImageStorage, generate_uid
+
+    planes = [(value >> 8) & 0xFF, value & 0xFF] if bits == 16 else [value & 0xFF]
+    segments = []
+    for byte in planes:  # most significant byte first
+        segment = _packbits_row(byte, cols) * rows
+        segments.append(segment + b"\x00" * (len(segment) % 2))
+    offsets, pos = [], 64
+    for segment in segments:
+        offsets.append(pos)
+        pos += len(segment)
+    header = np.array([len(segments), *offsets] + [0] * (15 - len(offsets)), "<u4").tobytes()
+    frame = header + b"".join(segments)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = UltrasoundMultiFrameImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = RLELossless
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = UltrasoundMultiFrameImageStorage
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality = "US"
+    ds.Rows, ds.Columns = rows, cols
+    ds.NumberOfFrames = n_frames
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = bits
+    ds.HighBit = bits - 1
+    ds.PixelRepresentation = 0
+    ds.PixelData = encapsulate([frame] * n_frames)
+    ds["PixelData"].VR = "OB"
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue()

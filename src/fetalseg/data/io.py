@@ -244,6 +244,30 @@ def write_image(path: str | Path, image: np.ndarray) -> Path:
     return path
 
 
+def encode_constant_png(
+    width: int, height: int, depth: int = 8, colour_type: int = 0, value: int = 0
+) -> bytes:
+    """A valid ``width x height`` PNG whose every sample byte is ``value``, written one row at a
+    time (never the whole image in memory): ``depth`` 8 or 16, ``colour_type`` 0 gray, 2 RGB,
+    4 gray+alpha, 6 RGBA. A few hundred KB on disk for hundreds of MB decoded: for the memory
+    probe and tests."""
+    import struct
+    import zlib
+
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour_type]
+    row = b"\x00" + bytes([value]) * (width * channels * depth // 8)  # filter 0, then samples
+    comp = zlib.compressobj(9)
+    idat = b"".join(comp.compress(row) for _ in range(height)) + comp.flush()
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat)
+    return png + chunk(b"IEND", b"")
+
+
 def read_image(path: str | Path, min_side: int = 32) -> np.ndarray:
     """Read an image file to ``(H, W) uint8``; errors name the file."""
     return decode_image(read_file_bytes(path), str(path), min_side)

@@ -180,7 +180,9 @@ def predict_files(
             (tmp / "masks").mkdir()
         rows: list[dict[str, object]] = []
         challenge = []
-        with (tmp / "measurements.csv").open("w", newline="", encoding="utf-8") as f:
+        # surrogateescape: a file name that is not UTF-8 is written as its own bytes
+        table = tmp / "measurements.csv"
+        with table.open("w", newline="", encoding="utf-8", errors="surrogateescape") as f:
             writer = csv.DictWriter(f, fieldnames=FIELDS)
             writer.writeheader()
             for path in tqdm(paths, desc="predict", unit="img", disable=not progress):
