@@ -203,14 +203,16 @@ def read_file_bytes(path: str | Path) -> bytes:
 
 def read_text_file(path: str | Path, what: str = "file") -> str:
     """A regular file's text, decoded as UTF-8 (a leading BOM dropped); :class:`InputError`
-    naming the file and the first undecodable byte otherwise (e.g. a Latin-1 export)."""
+    naming the file, the line and the first undecodable byte otherwise (e.g. a Latin-1
+    export)."""
     data = read_file_bytes(path)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
         raise InputError(
-            f"{path}: {what} is not UTF-8 text (byte 0x{data[e.start]:02x} at offset {e.start}); "
-            "save it as UTF-8"
+            f"{path}: line {line}: byte 0x{data[e.start]:02x} is not UTF-8; "
+            f"save the {what} as UTF-8"
         ) from None
 
 

@@ -22,7 +22,7 @@ from fetalseg.data.dicom import (
     dicom_pixel_count,
     is_dicom,
 )
-from fetalseg.data.io import check_size, decode_image
+from fetalseg.data.io import MAX_PIXELS, check_size, decode_image
 from fetalseg.errors import InputError
 
 __all__ = [
@@ -117,21 +117,25 @@ def _decode_gif(data: bytes, name: str, max_frames: int) -> Upload | None:
 
 
 def decoded_pixels(data: bytes, name: str) -> int:
-    """Pixels decoding ``data`` will give (over all frames), from its header alone; 0 when the
-    header cannot be read (decoding then reports why, for that file)."""
+    """Pixels decoding ``data`` will hold (over all frames), from its header alone. 0 when the
+    header cannot be read, or when the file is over its own limits (:data:`MAX_PIXELS` for an
+    image, :data:`MAX_TOTAL_PIXELS` for a clip): such a file is refused, naming it, before
+    its pixels are decoded."""
     from PIL import Image
 
     try:
         if is_dicom(data):
-            return dicom_pixel_count(data, name)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(io.BytesIO(data)) as im:
-                w, h = im.size
-                n = int(getattr(im, "n_frames", 1)) if im.format == "GIF" else 1
-        return w * h * n
+            count, limit = dicom_pixel_count(data, name), MAX_TOTAL_PIXELS
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with Image.open(io.BytesIO(data)) as im:
+                    w, h = im.size
+                    n = int(getattr(im, "n_frames", 1)) if im.format == "GIF" else 1
+            count, limit = w * h * n, MAX_TOTAL_PIXELS if n > 1 else MAX_PIXELS
     except Exception:  # unreadable: decode_upload's own error names the file
         return 0
+    return count if count <= limit else 0
 
 
 def check_request_budget(total_pixels: int, n_files: int) -> None:
