@@ -11,7 +11,7 @@ the growth of resident memory caused by decoding that one input. With ``--measur
 also measures every frame with the shipped model (``Measurer``, as the server does), so the
 figure is the server's growth for one request. Linux only (``/proc``).
 
-A refused input (over :data:`fetalseg.data.io.MAX_FRAME_BYTES` per frame, or
+A refused input (over :data:`fetalseg.data.io.MAX_PIXELS` or ``MAX_FRAME_BYTES`` per frame, or
 :data:`fetalseg.data.dicom.MAX_TOTAL_PIXELS` per file) is reported with its one-line error and
 must grow memory by almost nothing: the budget is checked from the header, before decoding.
 """
@@ -29,12 +29,14 @@ from pathlib import Path
 #: ``name: (builder, arguments, what it is)``; decoded size = what the decoder allocates.
 CASES: dict[str, tuple[str, tuple[int, ...], str]] = {
     "png_gray8_0.4MP": ("png", (800, 540, 8, 0), "800x540 8-bit gray PNG"),
-    "png_gray8_40MP": ("png", (8000, 5000, 8, 0), "8000x5000 8-bit gray PNG"),
-    "png_rgb8_40MP": ("png", (8000, 5000, 8, 2), "8000x5000 8-bit RGB PNG"),
-    "png_gray16_40MP": ("png", (8000, 5000, 16, 0), "8000x5000 16-bit gray PNG"),
+    "png_gray8_16MP": ("png", (4000, 4000, 8, 0), "4000x4000 8-bit gray PNG"),
+    "png_rgb8_16MP": ("png", (4000, 4000, 8, 2), "4000x4000 8-bit RGB PNG"),
+    "png_gray16_16MP": ("png", (4000, 4000, 16, 0), "4000x4000 16-bit gray PNG"),
+    "png_rgba16_16MP": ("png", (4000, 4000, 16, 6), "4000x4000 16-bit RGBA PNG"),
     "png_rgba16_40MP": ("png", (8000, 5000, 16, 6), "8000x5000 16-bit RGBA PNG"),
-    "dicom_rle16_1x40MP": ("dicom", (1, 5000, 8000, 16), "1 frame 8000x5000 16-bit RLE DICOM"),
-    "dicom_rle16_3x40MP": ("dicom", (3, 5000, 8000, 16), "3 frames 8000x5000 16-bit RLE DICOM"),
+    "dicom_rle16_1x16MP": ("dicom", (1, 4000, 4000, 16), "1 frame 4000x4000 16-bit RLE DICOM"),
+    "dicom_rle16_6x16MP": ("dicom", (6, 4000, 4000, 16), "6 frames 4000x4000 16-bit RLE DICOM"),
+    "dicom_rle16_7x16MP": ("dicom", (7, 4000, 4000, 16), "7 frames 4000x4000 16-bit RLE DICOM"),
     "dicom_rle16_5x40MP": ("dicom", (5, 5000, 8000, 16), "5 frames 8000x5000 16-bit RLE DICOM"),
     "dicom_rle8_300x0.3MP": ("dicom", (300, 480, 640, 8), "300 frames 640x480 8-bit RLE DICOM"),
 }

@@ -32,7 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fetalseg.data.io import MAX_PIXELS, check_decoded_bytes, check_size
+from fetalseg.data.io import check_decoded_bytes, check_size
 from fetalseg.errors import InputError
 
 __all__ = [
@@ -50,10 +50,10 @@ __all__ = [
 #: Most frames read from one multi-frame file (a 10 s clip at 30 frames/s).
 MAX_FRAMES = 300
 #: Most pixels over all frames of one file (frames × rows × columns): the decoded clip is held
-#: as uint8, so this bounds its memory (120 MB: 10 s of 640x480 at 30 frames/s, or three 40 MP
-#: frames); with one frame decoded at a time (:data:`fetalseg.data.io.MAX_FRAME_BYTES`) a file
-#: grows memory by < 300 MB (``scripts/memory_probe.py``).
-MAX_TOTAL_PIXELS = 3 * MAX_PIXELS
+#: as uint8, so this bounds its memory (100 MB: 10 s of 640x480 at 30 frames/s, or six
+#: 16 MP frames); with one frame decoded at a time (:data:`fetalseg.data.io.MAX_FRAME_BYTES`)
+#: decoding a file grows memory by < 300 MB (``scripts/memory_probe.py``).
+MAX_TOTAL_PIXELS = 100_000_000
 
 SOURCE_REGIONS = "ultrasound regions"
 SOURCE_PIXEL_SPACING = "PixelSpacing"

@@ -27,12 +27,15 @@ import numpy as np
 
 from fetalseg.errors import InputError
 
-#: Largest accepted frame: ultrasound frames are ~1 MP; 8 k per side covers any export.
+#: Largest accepted frame: ultrasound frames are ~1 MP; 8 k per side covers any export, and
+#: 16 MP any frame a scanner exports (the model sees 384x256). With :data:`MAX_FRAME_BYTES`
+#: these bound one upload's memory (``scripts/memory_probe.py``, docs/reliability.md).
 MAX_SIDE = 8192
-MAX_PIXELS = 40_000_000
-#: Most bytes a decoder may allocate for one frame (its own bit depth and channels): a 40 MP
-#: 8-bit RGB frame (120 MB) passes, a 40 MP 16-bit RGBA one (320 MB) is refused before decoding.
-MAX_FRAME_BYTES = 128_000_000
+MAX_PIXELS = 16_000_000
+#: Most bytes a decoder may allocate for one frame (its own bit depth and channels): a 16 MP
+#: 8-bit RGB or 16-bit gray frame (48 or 32 MB) passes, a 16 MP 16-bit RGBA one (128 MB) is
+#: refused before decoding.
+MAX_FRAME_BYTES = 64_000_000
 #: Longest CSV field accepted (Python's own default limit, 128 KiB, raised a bare ``_csv.Error``).
 MAX_CSV_FIELD = 4096
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
