@@ -43,5 +43,5 @@ def test_bad_values_are_clear(override, message):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(InputError, match="cannot read config"):
+    with pytest.raises(InputError, match="no such file"):
         load_config(tmp_path / "nope.yaml")

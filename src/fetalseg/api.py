@@ -194,9 +194,9 @@ class Model:
         """The exam report (self-contained HTML, :func:`fetalseg.outputs.report.render_report`)
         of :meth:`exam` ``(x, **exam_args)``; written to ``path`` too when given, and the DICOM
         SR + SEG (+ SC for a non-DICOM frame) into the folder ``dicom_dir`` when given. Existing
-        files are kept unless ``overwrite`` (:mod:`fetalseg.outputs.destination`)."""
+        files are kept unless ``overwrite`` (:mod:`fetalseg.destination`)."""
+        from fetalseg.destination import write_text
         from fetalseg.outputs.build import dicom_folder, write_dicom
-        from fetalseg.outputs.destination import write_text
         from fetalseg.outputs.report import render_report
 
         exam = self.exam(x, **exam_args)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sys
 
 if sys.version_info >= (3, 11):
@@ -22,6 +23,7 @@ from typing import Any
 import yaml
 
 from fetalseg.data.augment import AugmentConfig
+from fetalseg.data.io import read_text_file
 from fetalseg.errors import InputError
 
 DEFAULT_DATA = "../shared/hc18"
@@ -140,41 +142,100 @@ def _tuples_to_lists(x: Any) -> Any:
     return x
 
 
+#: Longest value shown in an error message (a config's value may be megabytes long).
+MAX_SHOWN = 200
+#: Largest config file read: configs are a few hundred bytes.
+MAX_CONFIG_BYTES = 1_000_000
+
+
+def _short(value: Any) -> str:
+    """``repr(value)`` cut to :data:`MAX_SHOWN` characters, for error messages."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + f"... ({len(text)} characters)"
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses aliases (``*name``, ``<<: *name``): a 314-byte file of
+    nested aliases expands to gigabytes ("billion laughs"); a config never needs them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in a config", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def parse_yaml(text: str) -> Any:
+    """YAML ``text`` through :class:`_NoAliasLoader` (safe: plain data, no aliases)."""
+    return yaml.load(text, Loader=_NoAliasLoader)
+
+
 def from_dict(cls: type, values: dict[str, Any], where: str = "config") -> Any:
-    """Build dataclass ``cls`` from ``values``; unknown keys raise :class:`InputError`."""
+    """Build dataclass ``cls`` from ``values``; unknown keys and values of the wrong type raise
+    :class:`InputError` naming the key."""
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = set(values) - names
     if unknown:
-        raise InputError(f"{where}: unknown key(s) {sorted(unknown)}; valid: {sorted(names)}")
+        shown = _short(sorted(str(k) for k in unknown))
+        raise InputError(f"{where}: unknown key(s) {shown}; valid: {sorted(names)}")
     kwargs = {}
     for key, value in values.items():
         kwargs[key] = _coerce(hints[key], value, f"{where}.{key}")
     return cls(**kwargs)
 
 
+_INT_TEXT = re.compile(r"[+-]?\d+")
+_BOOL_TEXT = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
 def _coerce(tp: Any, value: Any, where: str) -> Any:
+    """``value`` as type ``tp``, by type, never by truthiness: ``bool`` is not an ``int``, a
+    ``float`` is not an ``int`` (``epochs: 2.7`` is refused, not truncated), an ``int`` is
+    not a ``bool`` (``channels_last: 5`` is refused). Text from a TOML file or a tuple's
+    ``"a,b,c"`` is read as the number or boolean it spells."""
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
-            raise InputError(f"{where}: expected a section, got {value!r}")
+            raise InputError(f"{where}: expected a section, got {_short(value)}")
         return from_dict(tp, value, where)
-    origin = typing.get_origin(tp)
-    try:
-        if origin is tuple:
-            args = typing.get_args(tp)
-            if isinstance(value, str):
-                value = [v for v in value.split(",") if v]
-            return tuple(_coerce(a, v, where) for a, v in zip(args, value, strict=True))
-        if tp is bool and isinstance(value, str):
-            if value.lower() not in {"true", "false", "1", "0", "yes", "no"}:
-                raise ValueError(value)
-            return value.lower() in {"true", "1", "yes"}
-        if tp in (int, float, str, bool):
-            return tp(value)
-    except (TypeError, ValueError):
-        raise InputError(
-            f"{where}: cannot use {value!r} as {getattr(tp, '__name__', tp)}"
-        ) from None
+    if typing.get_origin(tp) is tuple:
+        args = typing.get_args(tp)
+        if isinstance(value, str):
+            value = [v for v in value.split(",") if v]
+        if not isinstance(value, (list, tuple)) or len(value) != len(args):
+            raise InputError(f"{where}: expected {len(args)} values, got {_short(value)}")
+        return tuple(_coerce(a, v, where) for a, v in zip(args, value, strict=True))
+    result = _scalar(tp, value)
+    if result is None:
+        name = {int: "an integer", float: "a number", bool: "true or false", str: "text"}
+        raise InputError(f"{where}: cannot use {_short(value)} as {name.get(tp, tp)}")
+    return result
+
+
+def _scalar(tp: Any, value: Any) -> Any:
+    """``value`` as ``int``, ``float``, ``bool`` or ``str`` by the rules of :func:`_coerce`;
+    ``None`` when it is not one."""
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        return _BOOL_TEXT.get(value.strip().lower()) if isinstance(value, str) else None
+    if isinstance(value, bool):  # bool is an int subclass: never a number here
+        return None
+    if tp is int:
+        if isinstance(value, int):
+            return value
+        return int(value) if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()) else None
+    if tp is float:
+        if isinstance(value, (int, float)):
+            return float(value)
+        try:
+            return float(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+    if tp is str:
+        return value if isinstance(value, str) else str(value) if isinstance(value, int) else None
     return value
 
 
@@ -184,25 +245,49 @@ def _one_line(e: Exception) -> str:
     problem = getattr(e, "problem", None)
     if mark is not None and problem:
         return f"line {mark.line + 1}, column {mark.column + 1}: {problem}"
-    return " ".join(str(e).split())
+    text = " ".join(str(e).split())
+    return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "..."
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    """A YAML (aliases refused) or TOML config file's mapping; :class:`InputError` naming the
+    file for anything else (unreadable, not UTF-8, too large, not valid, not a mapping)."""
+    text = read_text_file(path, "config")
+    if len(text) > MAX_CONFIG_BYTES:
+        raise InputError(f"{path}: {len(text)} characters; a config is at most {MAX_CONFIG_BYTES}")
+    try:
+        values = tomllib.loads(text) if path.suffix == ".toml" else parse_yaml(text) or {}
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
+        kind = path.suffix[1:].upper() or "YAML"
+        raise InputError(f"{path}: not valid {kind}: {_one_line(e)}") from None
+    if not isinstance(values, dict):
+        raise InputError(f"{path}: expected a mapping of sections")
+    return values
+
+
+def _apply_override(values: dict[str, Any], item: str) -> None:
+    """Set ``section.key=value`` (the value read as YAML) in ``values``; :class:`InputError`
+    naming the override when it is malformed."""
+    key, sep, text = item.partition("=")
+    shown = _short(item)
+    if not sep or not key.strip():
+        raise InputError(f"override {shown}: expected section.key=value")
+    *parents, leaf = key.strip().split(".")
+    node = values
+    for depth, p in enumerate(parents):
+        node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            where = ".".join(parents[: depth + 1])
+            raise InputError(f"override {shown}: {where} is a value, not a section")
+    try:
+        node[leaf] = parse_yaml(text)
+    except yaml.YAMLError as e:
+        raise InputError(f"override {shown}: not a valid value ({_one_line(e)})") from None
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
     """Defaults, then the YAML/TOML file ``path``, then ``["train.epochs=5", ...]`` overrides."""
-    values: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as e:
-            raise InputError(f"{path}: cannot read config ({e.strerror or e})") from None
-        try:
-            values = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text) or {}
-        except (tomllib.TOMLDecodeError, yaml.YAMLError) as e:
-            kind = path.suffix[1:].upper()
-            raise InputError(f"{path}: not valid {kind}: {_one_line(e)}") from None
-        if not isinstance(values, dict):
-            raise InputError(f"{path}: expected a mapping of sections")
+    values: dict[str, Any] = _read_config_file(Path(path)) if path is not None else {}
     return from_dict(RunConfig, apply_overrides(values, overrides or []))
 
 
@@ -210,14 +295,7 @@ def apply_overrides(values: dict[str, Any], overrides: Sequence[str]) -> dict[st
     """Set ``["train.epochs=5", ...]`` in the nested dict ``values`` (in place; returned too);
     each value is read as YAML (``5`` an int, ``true`` a bool, ``a,b`` a string)."""
     for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise InputError(f"override {item!r}: expected section.key=value")
-        node = values
-        *parents, leaf = key.strip().split(".")
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = yaml.safe_load(value)
+        _apply_override(values, item)
     return values
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import cv2
 
-from fetalseg.cli.commands.predict import EXIT_REJECTED
+from fetalseg.cli.common import EXIT_REJECTED
 from fetalseg.cli.main import main
 from fetalseg.data.synthetic import synthetic_frame
 from fetalseg.inference.batch import report_lines

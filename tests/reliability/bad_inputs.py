@@ -19,7 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fetalseg.data.dicom import encode_ultrasound_dicom
+from fetalseg.data.dicom import encode_constant_rle_dicom, encode_ultrasound_dicom
+from fetalseg.data.io import encode_constant_png
 from fetalseg.data.synthetic import synthetic_frame, write_hc18_layout
 
 #: What each image-like corpus file must give: ``"error"`` (refused, named in the message),
@@ -46,7 +47,17 @@ EXPECTED: dict[str, str] = {
     "truncated_clip.gif": "error",
     "tiny_1x1.gif": "error",
     "png_chunk_2gb.png": "valid",
+    "rgba16_40mp.png": "error",
+    "clip_rle16_5x40mp.dcm": "error",
 }
+
+#: Corpus files that are clips (many frames): ``predict FILE`` measures them frame by frame.
+CLIP_FILES = (
+    "truncated_clip.gif",
+    "gif_frame_outside.gif",
+    "tiny_1x1.gif",
+    "clip_rle16_5x40mp.dcm",
+)
 
 #: Corpus files that are pixel-size CSVs for ``predict --pixel-csv`` (all refused but
 #: ``pixels_extra_row.csv``, whose extra row without an image is ignored).
@@ -57,6 +68,10 @@ CSV_FILES = (
     "pixels_missing.csv",
     "pixels_text.csv",
     "pixels_extra_row.csv",
+    "pixels_latin1.csv",
+    "pixels_huge_field.csv",
+    "pixels_duplicate.csv",
+    "pixels_out_of_range.csv",
 )
 
 
@@ -173,6 +188,15 @@ def _no_head_frame(width: int = 800, height: int = 540, seed: int = 0) -> np.nda
     return np.clip(noise * sector * 255 * 1.5, 0, 255).astype(np.uint8)
 
 
+def _laughs_yaml() -> bytes:
+    """The 'billion laughs': 9 levels of 9 aliases, ~300 bytes for 9^9 strings (took 21 s and
+    2.6 GB before aliases were refused)."""
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for k in "bcdefghi":
+        lines.append(f"{k}: &{k} [" + ",".join([f"*{chr(ord(k) - 1)}"] * 9) + "]")
+    return ("\n".join(lines) + "\n").encode()
+
+
 def make_corpus(folder: str | Path) -> dict[str, Path]:
     """Write the corpus of single files into ``folder``; ``{file name: path}``."""
     folder = Path(folder)
@@ -202,6 +226,9 @@ def make_corpus(folder: str | Path) -> dict[str, Path]:
         "truncated_clip.gif": _gif_clip()[:-300],
         "tiny_1x1.gif": _pil_bytes(np.zeros((1, 1), np.uint8), "GIF"),
         "png_chunk_2gb.png": png_chunk_2gb(),
+        # decoded size far beyond the file's: 320 KB for 320 MB, 6.3 MB for 400 MB (issue 17)
+        "rgba16_40mp.png": encode_constant_png(8000, 5000, 16, 6, 7),
+        "clip_rle16_5x40mp.dcm": encode_constant_rle_dicom(5, 5000, 8000, 16),
         # pixel-size CSVs (HC18 format: filename,pixel size(mm))
         "pixels_nan.csv": b"filename,pixel size(mm)\ngood.png,nan\n",
         "pixels_negative.csv": b"filename,pixel size(mm)\ngood.png,-0.1\n",
@@ -209,6 +236,10 @@ def make_corpus(folder: str | Path) -> dict[str, Path]:
         "pixels_missing.csv": b"filename,pixel size(mm)\ngood.png,\n",
         "pixels_text.csv": b"filename,pixel size(mm)\ngood.png,abc\n",
         "pixels_extra_row.csv": b"filename,pixel size(mm)\ngood.png,0.1\nabsent.png,0.1\n",
+        "pixels_latin1.csv": "filename,pixel size(mm)\nbébé.png,0.1\n".encode("latin-1"),
+        "pixels_huge_field.csv": b"filename,pixel size(mm)\n" + b"a" * 200_000 + b",0.1\n",
+        "pixels_duplicate.csv": b"filename,pixel size(mm)\ngood.png,0.1\ngood.png,0.2\n",
+        "pixels_out_of_range.csv": b"filename,pixel size(mm)\ngood.png,5\n",
         # training configs
         "config_not_yaml.yaml": b"train: [epochs: 3\n",
         "config_unknown_key.yaml": b"train:\n  epoks: 3\n",
@@ -217,6 +248,11 @@ def make_corpus(folder: str | Path) -> dict[str, Path]:
         "config_batch_zero.yaml": b"train:\n  batch_size: 0\n",
         "config_unknown_model.yaml": b"model:\n  name: resnet9000\n",
         "config_bad_precision.yaml": b"train:\n  precision: fp8\n",
+        "config_latin1.yaml": "train:\n  precision: fp32  # é\n".encode("latin-1"),
+        "config_aliases.yaml": _laughs_yaml(),
+        "config_float_epochs.yaml": b"train:\n  epochs: 2.7\n",
+        "config_bool_epochs.yaml": b"train:\n  epochs: true\n",
+        "config_int_bool.yaml": b"train:\n  channels_last: 5\n",
         # checkpoints that are not
         "empty.pt": b"",
         "garbage.pt": b"PK\x03\x04" + b"\x00" * 100,

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 import pytest
 from bad_inputs import (
+    CLIP_FILES,
     CSV_FILES,
     EXPECTED,
     HC18_VARIANTS,
@@ -90,7 +91,7 @@ def test_predict_single_file(name, corpus, tiny_checkpoint, tmp_path, capsys):
     out = tmp_path / "out"
     argv = ["predict", corpus[name], "--checkpoint", tiny_checkpoint, "--out", out]
     rc, err = run([*argv, "--pixel-size", "0.2", "--quiet"], capsys)
-    if name.endswith(".gif"):  # a clip: per-frame outputs, no measurements.csv
+    if name in CLIP_FILES:  # a clip: per-frame outputs, no measurements.csv
         assert PREDICT_EXPECTED[name] == "error"
         assert_user_error(rc, err, name)
         return
@@ -116,7 +117,7 @@ def test_predict_folder_reports_each_bad_file_and_processes_the_rest(
     out = tmp_path / "out"
     argv = ["predict", folder, "--checkpoint", tiny_checkpoint, "--out", out, "--quiet"]
     rc, err = run(argv, capsys)
-    assert rc == 0 and "Traceback" not in err
+    assert rc == 1 and "Traceback" not in err  # some files failed: exit 1 (no --keep-going)
     by_file = {r["file"]: r for r in rows(out)}
     images = [n for n in IMAGES if n.endswith(IMAGE_SUFFIXES + DICOM_SUFFIXES)]  # not clips
     assert sorted(by_file) == sorted(images)
@@ -242,6 +243,11 @@ def test_serve_port_in_use(tiny_checkpoint, capsys):
         ("config_unknown_model.yaml", "model.name"),
         ("config_bad_precision.yaml", "train.precision"),
         ("config_absent.yaml", "config_absent.yaml"),
+        ("config_latin1.yaml", "not UTF-8"),
+        ("config_aliases.yaml", "aliases"),
+        ("config_float_epochs.yaml", "train.epochs"),
+        ("config_bool_epochs.yaml", "train.epochs"),
+        ("config_int_bool.yaml", "train.channels_last"),
     ],
 )
 def test_train_bad_config_file(config, names, corpus, tmp_path, capsys):

@@ -563,7 +563,8 @@ def write_challenge_csv(path: str | Path, rows: Iterable[ChallengeRow]) -> None:
     for r in rows:
         if not all(math.isfinite(v) for v in r[1:]):
             raise ValueError(f"{r.filename}: non-finite value in challenge row {tuple(r)}")
-    with Path(path).open("w", newline="", encoding="utf-8") as f:
+    # surrogateescape: a file name that is not UTF-8 is written as its own bytes
+    with Path(path).open("w", newline="", encoding="utf-8", errors="surrogateescape") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(CHALLENGE_HEADER)
         for r in rows:

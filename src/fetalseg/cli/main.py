@@ -1,8 +1,11 @@
 """``fetalseg`` command line: thin sub-commands over the library, one module per command
 (:mod:`fetalseg.cli.commands`).
 
-Exit codes, for every command: 0 done; 2 a user error (a bad file or value: one line on stderr
-naming the input); 130 interrupted.
+Exit codes, for every command: 0 done; 1 a batch where some inputs failed (each named on stderr
+and in its row; 0 with ``--keep-going``); 2 a user error (a bad file or value: one line on
+stderr naming the input), and a batch where every input failed; 3 with ``predict --strict``
+when all was measured but some verdict is ``reject``; 130 interrupted. The batch rule
+is :func:`fetalseg.cli.common.batch_exit_code`.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 never crashes a print
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:

@@ -32,7 +32,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fetalseg.data.io import MAX_PIXELS, check_size
+from fetalseg.data.io import check_decoded_bytes, check_size
 from fetalseg.errors import InputError
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "DicomImage",
     "decode_dicom",
     "dicom_frame_count",
+    "dicom_pixel_count",
     "is_dicom",
     "pixel_size_from_dataset",
     "pixel_size_value",
@@ -48,8 +49,11 @@ __all__ = [
 
 #: Most frames read from one multi-frame file (a 10 s clip at 30 frames/s).
 MAX_FRAMES = 300
-#: Most pixels over all frames of one file (frames × rows × columns).
-MAX_TOTAL_PIXELS = 5 * MAX_PIXELS
+#: Most pixels over all frames of one file (frames × rows × columns): the decoded clip is held
+#: as uint8, so this bounds its memory (100 MB: 10 s of 640x480 at 30 frames/s, or six
+#: 16 MP frames); with one frame decoded at a time (:data:`fetalseg.data.io.MAX_FRAME_BYTES`)
+#: decoding a file grows memory by < 300 MB (``scripts/memory_probe.py``).
+MAX_TOTAL_PIXELS = 100_000_000
 
 SOURCE_REGIONS = "ultrasound regions"
 SOURCE_PIXEL_SPACING = "PixelSpacing"
@@ -172,35 +176,58 @@ def _check_transfer_syntax(data: bytes, name: str) -> None:
         raise InputError(f"{name}: deflated DICOM (transfer syntax {_DEFLATED}) is not supported")
 
 
-def _to_uint8(arr: np.ndarray, bits_stored: int, signed: bool) -> np.ndarray:
-    if arr.dtype == np.uint8:
-        return arr
-    if arr.dtype.kind == "f":
-        a = arr.astype(np.float64)
-        if not np.isfinite(a).all():
-            raise ValueError("NaN or infinite pixel values")
-        lo, hi = float(a.min()), float(a.max())
-        if hi <= lo:
+#: Rows converted at once: temporaries of the integer scaling stay a few MB whatever the frame.
+_BLOCK_ROWS = 256
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """How a file's samples map to 0-255, the same for every frame: integers by ``bits``
+    stored (``signed`` shifted up by half the range), floats by the file's ``(lo, hi)``."""
+
+    bits: int
+    signed: bool
+    lo: float = 0.0
+    hi: float = 0.0
+
+
+def _block_to_uint8(a: np.ndarray, scale: _Scale) -> np.ndarray:
+    """A block of rows of one frame, any dtype, to uint8 (its temporaries are the block's)."""
+    if a.dtype.kind == "f":
+        if scale.hi <= scale.lo:
             return np.zeros(a.shape, np.uint8)
-        return ((a - lo) / (hi - lo) * 255.0 + 0.5).astype(np.uint8)
-    bits = min(max(bits_stored, 1), arr.dtype.itemsize * 8)
-    a = arr.astype(np.int64)
-    if signed:
-        a = a + (1 << (bits - 1))
+        return ((a - scale.lo) * (255.0 / (scale.hi - scale.lo)) + 0.5).astype(np.uint8)
+    bits = min(max(scale.bits, 1), a.dtype.itemsize * 8)
+    v = a.astype(np.int64)
+    if scale.signed:
+        v += 1 << (bits - 1)
     top = (1 << bits) - 1
-    a = np.clip(a, 0, top)
-    return a.astype(np.uint8) if bits == 8 else ((a * 255 + top // 2) // top).astype(np.uint8)
+    np.clip(v, 0, top, out=v)
+    return v.astype(np.uint8) if bits == 8 else ((v * 255 + top // 2) // top).astype(np.uint8)
 
 
-def _gray(frames: np.ndarray, photometric: str) -> np.ndarray:
-    """``(N, H, W)`` or ``(N, H, W, 3)`` uint8 -> ``(N, H, W)`` uint8 luminance."""
-    if frames.ndim == 4:
-        if frames.shape[3] != 3:
-            raise ValueError(f"{frames.shape[3]} samples per pixel")
-        return np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in frames])
+def _to_uint8(frame: np.ndarray, scale: _Scale) -> np.ndarray:
+    """One frame ``(H, W)`` or ``(H, W, 3)`` in its own dtype to uint8, :data:`_BLOCK_ROWS` rows
+    at a time: no whole-frame int64 or float64 temporary (a 16-bit 8000x5000 frame made
+    several 320 MB ones)."""
+    if frame.dtype == np.uint8:
+        return frame
+    out = np.empty(frame.shape, np.uint8)
+    for r in range(0, frame.shape[0], _BLOCK_ROWS):
+        out[r : r + _BLOCK_ROWS] = _block_to_uint8(frame[r : r + _BLOCK_ROWS], scale)
+    return out
+
+
+def _gray(frame: np.ndarray, photometric: str) -> np.ndarray:
+    """One uint8 frame ``(H, W)`` or ``(H, W, 3)`` RGB -> ``(H, W)`` uint8 luminance (skull
+    bright: ``MONOCHROME1`` inverted)."""
+    if frame.ndim == 3:
+        if frame.shape[2] != 3:
+            raise ValueError(f"{frame.shape[2]} samples per pixel")
+        return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
     if photometric == "MONOCHROME1":
-        return 255 - frames
-    return frames
+        return 255 - frame
+    return frame
 
 
 def _can_decode(transfer_syntax: object) -> bool:
@@ -260,54 +287,114 @@ def _decode_dicom(data: bytes, name: str, max_frames: int) -> DicomImage:
         )
     if samples not in (1, 3):
         raise InputError(f"{name}: {samples} samples per pixel are not supported (1 or 3)")
+    palette = photometric == "PALETTE COLOR"
+    bits_allocated = int(getattr(ds, "BitsAllocated", 8) or 8)
+    # what one decoded frame takes before conversion (a palette frame becomes 16-bit RGB)
+    frame_bytes = rows * cols * (6 if palette else samples * max(1, -(-bits_allocated // 8)))
+    check_decoded_bytes(frame_bytes, name, f"a {cols}x{rows} frame")
     try:
-        arr = ds.pixel_array
-    except Exception as e:
-        ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
-        if ts is not None and getattr(ts, "is_compressed", False) and not _can_decode(ts):
-            raise InputError(
-                f"{name}: compressed DICOM ({ts.name}) needs a pixel decoder that is not "
-                "installed (e.g. pip install pylibjpeg pylibjpeg-libjpeg)"
-            ) from None
-        raise InputError(
-            f"{name}: cannot decode the DICOM pixel data ({type(e).__name__})"
-        ) from None
-    try:
-        if photometric == "PALETTE COLOR":
-            from pydicom.pixels import apply_color_lut
-
-            arr = apply_color_lut(arr, ds)
-            bits_stored, signed = arr.dtype.itemsize * 8, False
-        single_ndim = 3 if arr.ndim >= 3 and arr.shape[-1] == 3 and samples == 3 else 2
-        if n == 1 and arr.ndim == single_ndim:
-            arr = arr[None]
-        if arr.shape[1:3] != (rows, cols) or arr.shape[0] != n:
-            raise ValueError(f"pixel array shape {arr.shape}")
-        frames = _gray(_to_uint8(arr, bits_stored, signed), photometric)
+        frames = _decode_frames(ds, n, rows, cols, bits_stored, signed, photometric)
+    except InputError:
+        raise
     except (ValueError, TypeError) as e:
-        raise InputError(f"{name}: unsupported DICOM pixel layout ({e})") from None
+        if str(e).startswith("unsupported:"):
+            raise InputError(f"{name}: unsupported DICOM pixel layout ({e})") from None
+        raise _pixel_error(ds, name, e) from None
+    except Exception as e:
+        raise _pixel_error(ds, name, e) from None
     size, source = pixel_size_from_dataset(ds)
     frame_time = _positive(getattr(ds, "FrameTime", None)) if n > 1 else None
-    return DicomImage(np.ascontiguousarray(frames), size, source, photometric, frame_time)
+    return DicomImage(frames, size, source, photometric, frame_time)
 
 
-def dicom_frame_count(data: bytes, name: str = "image") -> int:
-    """Frames in a DICOM file (``NumberOfFrames``, 1 when absent), from its header alone.
+def _pixel_error(ds: object, name: str, e: Exception) -> InputError:
+    """The one-line error for pixel data that cannot be decoded (naming a missing decoder)."""
+    ts = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if ts is not None and getattr(ts, "is_compressed", False) and not _can_decode(ts):
+        return InputError(
+            f"{name}: compressed DICOM ({ts.name}) needs a pixel decoder that is not "
+            "installed (e.g. pip install pylibjpeg pylibjpeg-libjpeg)"
+        )
+    return InputError(f"{name}: cannot decode the DICOM pixel data ({type(e).__name__})")
 
-    For telling a clip from a single image without decoding any pixel: the pixel data are not
-    read (nor inflated: a deflated file is refused first). :class:`InputError` naming ``name``
-    for anything unreadable.
-    """
+
+def _decode_frames(
+    ds: object,
+    n: int,
+    rows: int,
+    cols: int,
+    bits_stored: int,
+    signed: bool,
+    photometric: str,
+) -> np.ndarray:
+    """``(n, rows, cols) uint8`` frames, decoded and converted one at a time in the file's own
+    dtype (:func:`_to_uint8`): memory is the output plus one decoded frame. Float pixels are
+    scaled by the file's range, found in a first pass. ``ValueError("unsupported: ...")`` for
+    a layout that does not match the header."""
+    from pydicom.pixels import apply_color_lut, iter_pixels
+
+    scale = _Scale(bits_stored, signed)
+    if "PixelData" not in ds:  # type: ignore[operator]  # float pixel data: the file's range
+        lo, hi = math.inf, -math.inf
+        for frame in iter_pixels(ds):
+            if not np.isfinite(frame).all():
+                raise ValueError("unsupported: NaN or infinite pixel values")
+            lo, hi = min(lo, float(frame.min())), max(hi, float(frame.max()))
+        scale = _Scale(bits_stored, signed, lo, hi)
+    out = np.empty((n, rows, cols), np.uint8)
+    count = 0
+    for i, frame in enumerate(iter_pixels(ds)):
+        if i >= n:
+            raise ValueError(f"unsupported: more frames than NumberOfFrames {n}")
+        frame_scale = scale
+        if photometric == "PALETTE COLOR":
+            frame = apply_color_lut(frame, ds)
+            frame_scale = _Scale(frame.dtype.itemsize * 8, False)
+        if frame.shape[:2] != (rows, cols) or frame.ndim not in (2, 3):
+            raise ValueError(f"unsupported: pixel array shape {frame.shape}")
+        out[i] = _gray(_to_uint8(frame, frame_scale), photometric)
+        count += 1
+    if count != n:
+        raise ValueError(f"unsupported: {count} frames decoded, NumberOfFrames says {n}")
+    return out
+
+
+def _header(data: bytes, name: str) -> object:
+    """The dataset of a DICOM file without its pixel data (not read, nor inflated: a deflated
+    file is refused first); :class:`InputError` naming ``name`` for anything unreadable."""
     import pydicom
 
     if not is_dicom(data):
         raise InputError(f"{name}: not a DICOM file (no 'DICM' marker after the preamble)")
     _check_transfer_syntax(data, name)
     try:
-        ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
-        return int(getattr(ds, "NumberOfFrames", 1) or 1)
+        return pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
     except Exception as e:  # a corrupt element fails where it is read, whatever its type
         raise InputError(f"{name}: not a readable DICOM file ({type(e).__name__})") from None
+
+
+def dicom_frame_count(data: bytes, name: str = "image") -> int:
+    """Frames in a DICOM file (``NumberOfFrames``, 1 when absent), from its header alone.
+
+    For telling a clip from a single image without decoding any pixel. :class:`InputError`
+    naming ``name`` for anything unreadable.
+    """
+    ds = _header(data, name)
+    try:
+        return int(getattr(ds, "NumberOfFrames", 1) or 1)
+    except Exception as e:
+        raise InputError(f"{name}: not a readable DICOM file ({type(e).__name__})") from None
+
+
+def dicom_pixel_count(data: bytes, name: str = "image") -> int:
+    """Pixels over all frames (``NumberOfFrames x Rows x Columns``) from the header alone: what
+    decoding the file will hold as uint8. :class:`InputError` for anything unreadable."""
+    ds = _header(data, name)
+    try:
+        n = int(getattr(ds, "NumberOfFrames", 1) or 1)
+        return max(n, 0) * max(int(ds.Rows), 0) * max(int(ds.Columns), 0)
+    except Exception:
+        raise InputError(f"{name}: DICOM image attributes (Rows, Columns...) missing") from None
 
 
 def read_dicom(path: str | Path, max_frames: int = MAX_FRAMES) -> DicomImage:
@@ -372,6 +459,59 @@ def encode_ultrasound_dicom(
         ds.SequenceOfUltrasoundRegions = Sequence([r])
     if pixel_spacing is not None:
         ds.PixelSpacing = pixel_spacing
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
+def _packbits_row(value: int, length: int) -> bytes:
+    """One row of ``length`` equal bytes, PackBits-encoded as DICOM RLE wants (PS3.5 G.3.1):
+    replicate runs of at most 128 (header byte ``257 - run``)."""
+    runs, rest = divmod(length, 128)
+    out = bytes([129, value]) * runs
+    return out + (bytes([257 - rest, value]) if rest > 1 else bytes([0, value]) if rest else b"")
+
+
+def encode_constant_rle_dicom(
+    n_frames: int, rows: int, cols: int, bits: int = 16, value: int = 1000
+) -> bytes:
+    """An RLE Lossless DICOM of ``n_frames`` frames of ``rows x cols`` pixels, every one
+    ``value`` (``bits`` 8 or 16, MONOCHROME2): a few MB on disk however many pixels it holds,
+    built without holding them. For the memory probe and tests (a decompression bomb within
+    the upload limits); nothing patient-related is written."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import RLELossless, UltrasoundMultiFrameImageStorage, generate_uid
+
+    planes = [(value >> 8) & 0xFF, value & 0xFF] if bits == 16 else [value & 0xFF]
+    segments = []
+    for byte in planes:  # most significant byte first
+        segment = _packbits_row(byte, cols) * rows
+        segments.append(segment + b"\x00" * (len(segment) % 2))
+    offsets, pos = [], 64
+    for segment in segments:
+        offsets.append(pos)
+        pos += len(segment)
+    header = np.array([len(segments), *offsets] + [0] * (15 - len(offsets)), "<u4").tobytes()
+    frame = header + b"".join(segments)
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = UltrasoundMultiFrameImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = RLELossless
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = UltrasoundMultiFrameImageStorage
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality = "US"
+    ds.Rows, ds.Columns = rows, cols
+    ds.NumberOfFrames = n_frames
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = bits
+    ds.HighBit = bits - 1
+    ds.PixelRepresentation = 0
+    ds.PixelData = encapsulate([frame] * n_frames)
+    ds["PixelData"].VR = "OB"
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue()

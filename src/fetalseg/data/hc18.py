@@ -10,7 +10,6 @@ circumference (mm)``. ``NNN`` is the subject: ``NNN_2HC.png`` is another image o
 
 from __future__ import annotations
 
-import csv
 import math
 import random
 import re
@@ -21,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fetalseg.data.io import read_image
+from fetalseg.data.io import read_csv_rows, read_image
 from fetalseg.errors import InputError
 
 _IMAGE_RE = re.compile(r"^(?P<subject>\d+)(?:_(?P<k>\d+))?_?HC\.png$", re.IGNORECASE)
@@ -54,14 +53,27 @@ def subject_of(filename: str) -> str:
 
 
 def _read_csv(path: Path) -> dict[str, list[str]]:
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
-    except OSError as e:
-        raise InputError(f"{path}: cannot read CSV ({e.strerror or e})") from None
+    """``file name -> the row's other cells`` of an HC18 CSV (UTF-8; header skipped).
+
+    A file listed twice with different values is refused (which row would be used?), naming
+    both lines; identical duplicate rows are fine."""
+    rows = read_csv_rows(path)
     if not rows:
         raise InputError(f"{path}: empty CSV")
-    return {r[0].strip(): [c.strip() for c in r[1:]] for r in rows[1:] if r and r[0].strip()}
+    table: dict[str, list[str]] = {}
+    first_line: dict[str, int] = {}
+    for line, r in enumerate(rows[1:], start=2):
+        if not r or not r[0].strip():
+            continue
+        name, cells = r[0].strip(), [c.strip() for c in r[1:]]
+        if name in table and table[name] != cells:
+            raise InputError(
+                f"{path}: line {line}: {name} is listed again with other values "
+                f"(line {first_line[name]}); keep one row per image"
+            )
+        table[name] = cells
+        first_line.setdefault(name, line)
+    return table
 
 
 def _cell(row: list[str], i: int) -> str:

@@ -1,11 +1,24 @@
-"""Reading user images safely: checked by content (not extension), size-limited before the pixels
-are decoded (a 20000x20000 PNG is a few KB on disk and gigabytes in memory), normalised to
-``(H, W) uint8`` grayscale whatever the file's bit depth or colour mode.
+"""Reading user files safely.
+
+Images are checked by content (not extension), size-limited before the pixels are decoded (a
+20000x20000 PNG is a few KB on disk and gigabytes in memory), normalised to ``(H, W) uint8``
+grayscale whatever the file's bit depth or colour mode. Memory is bounded by the *decoded* size,
+read from the header before decoding: at most :data:`MAX_FRAME_BYTES` for what the decoder
+allocates for one frame (width x height x channels x bytes per sample, in the file's own depth);
+16-bit and colour frames are then reduced to 8-bit gray without wider temporaries.
+
+Only regular files are read (a device such as ``/dev/zero`` or a FIFO is refused before it is
+opened); text files (CSV, configs) are decoded as UTF-8 (a BOM allowed), anything else is a
+one-line error. Images are written through ``cv2.imencode`` and Python's file I/O, so any file
+name Python can hold (non-UTF-8 bytes included) works.
 """
 
 from __future__ import annotations
 
+import csv
 import io
+import os
+import stat
 import warnings
 from pathlib import Path
 
@@ -14,9 +27,17 @@ import numpy as np
 
 from fetalseg.errors import InputError
 
-#: Largest accepted frame: ultrasound frames are ~1 MP; 8 k per side covers any export.
+#: Largest accepted frame: ultrasound frames are ~1 MP; 8 k per side covers any export, and
+#: 16 MP any frame a scanner exports (the model sees 384x256). With :data:`MAX_FRAME_BYTES`
+#: these bound one upload's memory (``scripts/memory_probe.py``, docs/reliability.md).
 MAX_SIDE = 8192
-MAX_PIXELS = 40_000_000
+MAX_PIXELS = 16_000_000
+#: Most bytes a decoder may allocate for one frame (its own bit depth and channels): a 16 MP
+#: 8-bit RGB or 16-bit gray frame (48 or 32 MB) passes, a 16 MP 16-bit RGBA one (128 MB) is
+#: refused before decoding.
+MAX_FRAME_BYTES = 64_000_000
+#: Longest CSV field accepted (Python's own default limit, 128 KiB, raised a bare ``_csv.Error``).
+MAX_CSV_FIELD = 4096
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 #: DICOM files are told by content wherever they are read; in a folder, by these suffixes.
 DICOM_SUFFIXES = (".dcm", ".dicom")
@@ -43,11 +64,13 @@ def decode_image(data: bytes, name: str = "image", min_side: int = 32) -> np.nda
             with Image.open(io.BytesIO(data)) as im:
                 w, h = im.size
                 fmt = im.format
+                sample_bytes = _decoded_bytes_per_pixel(im, data)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise InputError(f"{name}: image too large to decode safely") from None
     except Exception:
         raise InputError(f"{name}: not a readable image (unknown or corrupt format)") from None
     check_size(w, h, name, min_side)
+    check_decoded_bytes(w * h * sample_bytes, name, f"{w}x{h}")
     # OpenCV trusts a PNG's chunk lengths: a 5 KB file declaring a 2 GB chunk makes it allocate
     # 2 GB, and a file cut short makes libpng print to the process's stderr. Such PNGs go to
     # Pillow, which reads what is there (and refuses a truncated image quietly).
@@ -57,6 +80,33 @@ def decode_image(data: bytes, name: str = "image", min_side: int = 32) -> np.nda
     if arr is None:
         arr = _decode_with_pillow(data, name)
     return to_gray_uint8(arr, name)
+
+
+#: channels OpenCV decodes a PNG colour type to (IHDR byte 25; palette as BGR, gray+alpha as BGRA)
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 3, 4: 4, 6: 4}
+
+
+def _decoded_bytes_per_pixel(im: object, data: bytes) -> int:
+    """Bytes per pixel the decoder will allocate, from the header only.
+
+    PNG: from its IHDR (bit depth and colour type; Pillow reports 16-bit colour as 8-bit);
+    else from Pillow's mode (bands x bytes per band)."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 26:
+        depth, colour = data[24], data[25]
+        return _PNG_CHANNELS.get(colour, 4) * (2 if depth == 16 else 1)
+    mode = str(getattr(im, "mode", ""))
+    bands = len(im.getbands())  # type: ignore[attr-defined]
+    per_band = 4 if mode in ("I", "F") else 2 if "16" in mode else 1
+    return max(bands, 1) * per_band
+
+
+def check_decoded_bytes(n_bytes: int, name: str, what: str, limit: int = MAX_FRAME_BYTES) -> None:
+    """Refuse (:class:`InputError`) a frame whose decoding would allocate over ``limit`` bytes."""
+    if n_bytes > limit:
+        raise InputError(
+            f"{name}: {what} decodes to {n_bytes / 1e6:.0f} MB; the limit is "
+            f"{limit / 1e6:.0f} MB per frame"
+        )
 
 
 def _png_chunks_fit(data: bytes) -> bool:
@@ -99,16 +149,19 @@ def check_size(width: int, height: int, name: str = "image", min_side: int = 32)
 
 def to_gray_uint8(arr: np.ndarray, name: str = "image") -> np.ndarray:
     """Any decoded array (gray/BGR/BGRA, 8/16-bit, float) to ``(H, W) uint8``."""
-    if arr.ndim == 3:
-        if arr.shape[2] == 4:
-            arr = arr[..., :3]
-        arr = cv2.cvtColor(arr, cv2.COLOR_BGR2GRAY) if arr.shape[2] == 3 else arr[..., 0]
+    if arr.ndim == 3 and arr.dtype in (np.uint8, np.uint16, np.float32):
+        code = {4: cv2.COLOR_BGRA2GRAY, 3: cv2.COLOR_BGR2GRAY}.get(arr.shape[2])
+        arr = cv2.cvtColor(arr, code) if code is not None else arr[..., 0]  # in its own dtype
+    elif arr.ndim == 3:
+        arr = arr[..., 0] if arr.shape[2] not in (3, 4) else arr[..., :3].mean(axis=2)
     if arr.ndim != 2:
         raise InputError(f"{name}: unsupported image layout {arr.shape}")
     if arr.dtype == np.uint8:
         return arr
     if arr.dtype == np.uint16:
-        return (arr >> 8).astype(np.uint8)
+        out = np.empty(arr.shape, np.uint8)
+        np.right_shift(arr, 8, out=out, casting="unsafe")  # no 16-bit temporary
+        return out
     a = arr.astype(np.float64)
     if not np.isfinite(a).all():
         raise InputError(f"{name}: image has NaN or infinite values")
@@ -118,14 +171,106 @@ def to_gray_uint8(arr: np.ndarray, name: str = "image") -> np.ndarray:
     )
 
 
-def read_file_bytes(path: str | Path) -> bytes:
-    """A file's bytes; a missing or unreadable file is an :class:`InputError` naming it."""
+def require_regular_file(path: str | Path) -> Path:
+    """``path`` as a :class:`Path` when it is a regular file (symlinks followed); else
+    :class:`InputError` naming it, before it is opened: reading ``/dev/zero`` never ends, and
+    opening a FIFO blocks until something writes to it."""
+    path = Path(path)
     try:
-        return Path(path).read_bytes()
+        mode = os.stat(path).st_mode
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except OSError as e:
         raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
+    if stat.S_ISDIR(mode):
+        raise InputError(f"{path}: is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        kind = (
+            "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        )
+        raise InputError(f"{path}: not a regular file ({kind}); only files are read")
+    return path
+
+
+def read_file_bytes(path: str | Path) -> bytes:
+    """A regular file's bytes; a missing, special or unreadable file is an :class:`InputError`
+    naming it."""
+    path = require_regular_file(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
+def read_text_file(path: str | Path, what: str = "file") -> str:
+    """A regular file's text, decoded as UTF-8 (a leading BOM dropped); :class:`InputError`
+    naming the file, the line and the first undecodable byte otherwise (e.g. a Latin-1
+    export)."""
+    data = read_file_bytes(path)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        raise InputError(
+            f"{path}: line {line}: byte 0x{data[e.start]:02x} is not UTF-8; "
+            f"save the {what} as UTF-8"
+        ) from None
+
+
+def read_csv_rows(path: str | Path) -> list[list[str]]:
+    """Rows of a UTF-8 CSV file (:func:`read_text_file`); a malformed file (a field longer than
+    :data:`MAX_CSV_FIELD` characters, a NUL byte) is an :class:`InputError` naming the line."""
+    reader = csv.reader(io.StringIO(read_text_file(path, "CSV"), newline=""))
+    rows: list[list[str]] = []
+    try:
+        for row in reader:
+            if any(len(cell) > MAX_CSV_FIELD for cell in row):
+                raise InputError(
+                    f"{path}: line {reader.line_num}: a field is longer than "
+                    f"{MAX_CSV_FIELD} characters; not a table of file names and values"
+                )
+            rows.append(row)
+    except csv.Error as e:
+        raise InputError(f"{path}: line {reader.line_num}: not a valid CSV ({e})") from None
+    return rows
+
+
+def write_image(path: str | Path, image: np.ndarray) -> Path:
+    """Encode ``image`` (``(H, W)`` or ``(H, W, 3)`` BGR uint8) by ``path``'s suffix with
+    ``cv2.imencode`` and write the bytes with Python: ``cv2.imwrite`` takes a C string, and
+    crashes or fails on names that are not valid UTF-8 (surrogate escapes)."""
+    path = Path(path)
+    ok, buf = cv2.imencode(path.suffix or ".png", image)
+    if not ok:
+        raise InputError(f"{path}: cannot encode the image as {path.suffix or '.png'}")
+    path.write_bytes(buf.tobytes())
+    return path
+
+
+def encode_constant_png(
+    width: int, height: int, depth: int = 8, colour_type: int = 0, value: int = 0
+) -> bytes:
+    """A valid ``width x height`` PNG whose every sample byte is ``value``, written one row at a
+    time (never the whole image in memory): ``depth`` 8 or 16, ``colour_type`` 0 gray, 2 RGB,
+    4 gray+alpha, 6 RGBA. A few hundred KB on disk for hundreds of MB decoded: for the memory
+    probe and tests."""
+    import struct
+    import zlib
+
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour_type]
+    row = b"\x00" + bytes([value]) * (width * channels * depth // 8)  # filter 0, then samples
+    comp = zlib.compressobj(9)
+    idat = b"".join(comp.compress(row) for _ in range(height)) + comp.flush()
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat)
+    return png + chunk(b"IEND", b"")
 
 
 def read_image(path: str | Path, min_side: int = 32) -> np.ndarray:

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from fetalseg.biometry.ellipse import ramanujan_perimeter
+from fetalseg.data.io import write_image
 from fetalseg.data.preprocess import resize_image, resize_mask_and_coverage
 
 if TYPE_CHECKING:
@@ -489,8 +490,8 @@ def write_hc18_layout(
             name = f"{s:03d}_HC.png" if rep == 0 else f"{s:03d}_{rep + 1}HC.png"
             outline = np.zeros_like(img)
             cv2.ellipse(outline, head.box(), 255, 1)
-            cv2.imwrite(str(folder / name), img)
-            cv2.imwrite(str(folder / name.replace("HC.png", "HC_Annotation.png")), outline)
+            write_image(folder / name, img)
+            write_image(folder / name.replace("HC.png", "HC_Annotation.png"), outline)
             hc = ramanujan_perimeter(
                 head.semi_major * pixel_size_mm, head.semi_minor * pixel_size_mm
             )

@@ -8,7 +8,8 @@ The ``pixel_size_source`` column says where each row's mm came from. A multi-fra
 clip (:mod:`fetalseg.inference.video`) and gets an error row here.
 
 One bad file is reported in its row (status ``error``) and the rest are processed. Existing
-results are never overwritten unless asked.
+results are never overwritten unless asked, and then replaced as a whole
+(:mod:`fetalseg.destination`).
 """
 
 from __future__ import annotations
@@ -21,13 +22,20 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from fetalseg.biometry import ChallengeRow, challenge_row, write_challenge_csv
 from fetalseg.data.dicom import decode_dicom, dicom_frame_count, is_dicom
-from fetalseg.data.io import decode_image, list_images, read_file_bytes
+from fetalseg.data.io import (
+    decode_image,
+    list_images,
+    read_csv_rows,
+    read_file_bytes,
+    require_regular_file,
+    write_image,
+)
+from fetalseg.destination import output_dir
 from fetalseg.errors import InputError
 from fetalseg.inference.overlay import draw_overlay, measurement_lines
 from fetalseg.inference.predictor import Predictor
@@ -71,35 +79,45 @@ def _header_key(cell: str) -> str:
     return re.sub(r"[^a-z]", "", cell.lower())
 
 
+def check_pixel_size(value: float, where: str) -> float:
+    """``value`` (mm per px) when finite and within the plausible
+    :data:`~fetalseg.quality.PIXEL_SIZE_RANGE_MM`; else :class:`InputError` naming ``where``.
+    The one check for ``--pixel-size`` and every ``--pixel-csv`` value."""
+    lo, hi = PIXEL_SIZE_RANGE_MM
+    if not (math.isfinite(value) and lo <= value <= hi):
+        raise InputError(
+            f"{where}: pixel size {value:g} mm is outside the plausible {lo:g}-{hi:g} mm"
+        )
+    return value
+
+
 def read_pixel_csv(path: str | Path) -> dict[str, float]:
-    """``filename -> pixel size (mm)`` from a CSV with a header row.
+    """``filename -> pixel size (mm)`` from a UTF-8 CSV with a header row.
 
     Columns are found by their header names, not their position: the file name
     (``filename``, ``file``, ``image``) and the pixel size (HC18's ``pixel size(mm)``, or
     ``pixel_size_mm``; case, spaces and punctuation ignored), so a CSV whose second column is
     something else (e.g. HC18's head circumference) is never read as pixel sizes. Sizes are
-    checked like ``--pixel-size``: a missing, non-numeric value, or one outside the plausible
-    :data:`~fetalseg.quality.PIXEL_SIZE_RANGE_MM`, raises :class:`InputError` naming the line.
+    checked like ``--pixel-size`` (:func:`check_pixel_size`). A file listed twice with
+    different sizes is refused (which would be measured?); identical duplicates are fine.
+    Every problem raises :class:`InputError` naming the file and line.
     """
     path = Path(path)
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
-    except OSError as e:
-        raise InputError(f"{path}: cannot read CSV ({e.strerror or e})") from None
+    rows = read_csv_rows(path)
     if not rows:
         raise InputError(f"{path}: empty CSV (expected a header filename,pixel_size_mm)")
     keys = [_header_key(c) for c in rows[0]]
     name_col = next((i for i, k in enumerate(keys) if k in _FILE_HEADERS), None)
     size_col = next((i for i, k in enumerate(keys) if k in _SIZE_HEADERS), None)
     if name_col is None or size_col is None:
+        found = ",".join(c[:40] for c in rows[0][:10])
         raise InputError(
-            f"{path}: header {','.join(rows[0])!r} has no "
+            f"{path}: header {found!r} has no "
             + ("file name" if name_col is None else "pixel size")
             + " column (expected e.g. 'filename,pixel size(mm)' or 'filename,pixel_size_mm')"
         )
-    lo, hi = PIXEL_SIZE_RANGE_MM
     sizes: dict[str, float] = {}
+    first_line: dict[str, int] = {}
     for i, row in enumerate(rows[1:], start=2):
         if not row or name_col >= len(row) or not row[name_col].strip():
             continue
@@ -109,12 +127,14 @@ def read_pixel_csv(path: str | Path) -> dict[str, float]:
             value = float(cell)
         except ValueError:
             raise InputError(f"{path}: line {i}: no numeric pixel size for {name!r}") from None
-        if not (math.isfinite(value) and lo <= value <= hi):
+        check_pixel_size(value, f"{path}: line {i}: {name!r}")
+        if name in sizes and sizes[name] != value:
             raise InputError(
-                f"{path}: line {i}: pixel size {cell!r} mm for {name!r} is outside the "
-                f"plausible {lo:g}-{hi:g} mm"
+                f"{path}: line {i}: {name!r} is listed again with {value:g} mm "
+                f"(line {first_line[name]}: {sizes[name]:g} mm); keep one row per file"
             )
         sizes[name] = value
+        first_line.setdefault(name, i)
     return sizes
 
 
@@ -129,7 +149,7 @@ def collect_inputs(target: str | Path) -> list[Path]:
         return images
     if not target.exists():
         raise InputError(f"{target}: no such file or folder")
-    return [target]
+    return [require_regular_file(target)]  # a device or FIFO is refused before it is opened
 
 
 def predict_files(
@@ -149,45 +169,63 @@ def predict_files(
     writer of :func:`fetalseg.outputs.build.frame_dicom_writer`).
 
     Pixel size (mm per px), per file: ``pixel_size_mm`` for all, else the file's entry in
-    ``pixel_sizes`` (by file name), else a DICOM file's own calibration, else none (px only).
+    ``pixel_sizes`` (by file name), else a DICOM file's own calibration, else none (px only; a
+    file the CSV does not list is warned about on stderr and in its row's message).
+
+    ``out`` follows :func:`fetalseg.destination.output_dir`: earlier results are
+    refused unless ``overwrite``, and then replaced as a whole (no file of the previous run is
+    left beside the new ones) once the batch finished; an interrupted batch leaves ``out`` as it
+    was.
     """
-    out = Path(out)
-    table = out / "measurements.csv"
-    if table.exists() and not overwrite:
-        raise InputError(f"{out}: already holds results (measurements.csv); pass --overwrite")
-    (out / "overlays").mkdir(parents=True, exist_ok=True)
-    if save_masks:
-        (out / "masks").mkdir(exist_ok=True)
-    rows: list[dict[str, object]] = []
-    challenge = []
-    with table.open("w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=FIELDS)
-        writer.writeheader()
-        for path in tqdm(paths, desc="predict", unit="img", disable=not progress):
-            size = (
-                pixel_size_mm if pixel_size_mm is not None else (pixel_sizes or {}).get(path.name)
-            )
-            source = None
-            if size is not None:
-                source = SOURCE_OPTION if pixel_size_mm is not None else SOURCE_CSV
-            unlisted = pixel_sizes is not None and pixel_size_mm is None and size is None
-            row, submission = predict_one(
-                predictor, path, out, size, save_masks, source, on_frame=on_frame
-            )
-            if unlisted and not str(row["pixel_size_source"]).startswith("dicom"):
-                warning = f"{path.name}: not listed in the pixel-size CSV: measured in px only"
-                row["message"] = f"{warning}. {row['message']}".strip()
-                print(f"fetalseg predict: warning: {warning}", file=sys.stderr)
-            rows.append(row)
-            writer.writerow({k: row[k] for k in FIELDS})
-            f.flush()  # an interrupted batch keeps every finished row
-            if submission is not None:
-                challenge.append(submission)
-    json_rows = [{**r, "quality_reasons": r.pop("_reasons", [])} for r in rows]
-    (out / "measurements.json").write_text(json.dumps(json_rows, indent=2))
-    if challenge and len(challenge) == len(paths):
-        write_challenge_csv(out / "hc18_submission.csv", challenge)
+    with output_dir(out, overwrite) as tmp:
+        (tmp / "overlays").mkdir()
+        if save_masks:
+            (tmp / "masks").mkdir()
+        rows: list[dict[str, object]] = []
+        challenge = []
+        # surrogateescape: a file name that is not UTF-8 is written as its own bytes
+        table = tmp / "measurements.csv"
+        with table.open("w", newline="", encoding="utf-8", errors="surrogateescape") as f:
+            writer = csv.DictWriter(f, fieldnames=FIELDS)
+            writer.writeheader()
+            for path in tqdm(paths, desc="predict", unit="img", disable=not progress):
+                row, submission = _predict_listed(
+                    predictor, path, tmp, pixel_size_mm, pixel_sizes, save_masks, on_frame
+                )
+                rows.append(row)
+                writer.writerow({k: row[k] for k in FIELDS})
+                if submission is not None:
+                    challenge.append(submission)
+        json_rows = [{**r, "quality_reasons": r.pop("_reasons", [])} for r in rows]
+        (tmp / "measurements.json").write_text(json.dumps(json_rows, indent=2), encoding="utf-8")
+        if challenge and len(challenge) == len(paths):
+            write_challenge_csv(tmp / "hc18_submission.csv", challenge)
     return rows
+
+
+def _predict_listed(
+    predictor: Predictor,
+    path: Path,
+    out: Path,
+    pixel_size_mm: float | None,
+    pixel_sizes: Mapping[str, float] | None,
+    save_masks: bool,
+    on_frame: Callable[[Path, np.ndarray, FrameResult], object] | None = None,
+) -> tuple[dict[str, object], ChallengeRow | None]:
+    """:func:`predict_one` with the pixel size the user gave for ``path`` (``--pixel-size``,
+    else its ``--pixel-csv`` row); an image the CSV does not list (and without a calibration of
+    its own) is warned about, on stderr and in its row."""
+    size = pixel_size_mm if pixel_size_mm is not None else (pixel_sizes or {}).get(path.name)
+    source = None
+    if size is not None:
+        source = SOURCE_OPTION if pixel_size_mm is not None else SOURCE_CSV
+    row, submission = predict_one(predictor, path, out, size, save_masks, source, on_frame=on_frame)
+    unlisted = pixel_sizes is not None and pixel_size_mm is None and size is None
+    if unlisted and row["status"] != "error" and not str(row["pixel_size_source"]):
+        warning = f"{path.name}: not listed in the pixel-size CSV: measured in px only"
+        row["message"] = f"{warning}. {row['message']}".strip()
+        print(f"fetalseg predict: warning: {warning}", file=sys.stderr)
+    return row, submission
 
 
 def read_frame(path: Path) -> tuple[np.ndarray, PixelSize | None, str | None]:
@@ -273,9 +311,9 @@ def predict_one(
     m = result.measurement  # None without a pixel size: then no mm at all, never invented ones
     lines = measurement_lines(m, result.px()["hc_px"])
     overlay = draw_overlay(image, pred.mask, result.ellipse_px, lines, pred.quality)
-    cv2.imwrite(str(out / "overlays" / f"{path.stem}.png"), overlay)
+    write_image(out / "overlays" / f"{path.stem}.png", overlay)
     if save_mask:
-        cv2.imwrite(str(out / "masks" / f"{path.stem}.png"), (pred.mask * 255).astype(np.uint8))
+        write_image(out / "masks" / f"{path.stem}.png", (pred.mask * 255).astype(np.uint8))
     submission = challenge_row(path.name, m) if m is not None else None
     return result_row(result), submission
 

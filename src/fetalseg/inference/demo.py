@@ -10,11 +10,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm import tqdm
 
 from fetalseg.biometry import ramanujan_perimeter
+from fetalseg.data.io import write_image
 from fetalseg.inference.overlay import draw_overlay, measurement_lines
 from fetalseg.inference.predictor import Predictor
 from fetalseg.metrics import overlap_metrics
@@ -84,7 +84,7 @@ def run_demo(
         overlay = draw_overlay(
             f.image, pred.mask, m.ellipse_px, measurement_lines(m), q, truth=f.truth
         )
-        cv2.imwrite(str(out / "overlays" / f"{f.name}.png"), overlay)
+        write_image(out / "overlays" / f"{f.name}.png", overlay)
         verdict = q.verdict if q is not None else ""
         verdicts.append(verdict)
         first = f" ({q.reasons[0].code})" if q is not None and q.reasons else ""
@@ -105,5 +105,5 @@ def run_demo(
         f"model: {predictor.loaded.source.name}, backend {predictor.backend}",
     ]
     report = "\n".join(["# fetalseg demo", "", *summary, "", *lines, ""])
-    (out / "report.md").write_text(report)
+    (out / "report.md").write_text(report, encoding="utf-8")
     return report

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from fetalseg.data.hc18 import read_gray, read_records, split_subjects
+from fetalseg.destination import output_file
 from fetalseg.errors import InputError
 from fetalseg.inference.weights import LoadedModel, load_model
 
@@ -57,8 +59,11 @@ def export_model(
     out: str | Path | None,
     int8: bool,
     data_root: str | Path | None,
+    overwrite: bool = False,
 ) -> ExportReport:
-    """Export ``checkpoint`` (default: shipped) to ONNX fp32 (+ int8), with parity checks."""
+    """Export ``checkpoint`` (default: shipped) to ONNX fp32 (+ int8 beside it, ``*_int8.onnx``),
+    with parity checks. The files follow :mod:`fetalseg.destination` (an existing file
+    is refused unless ``overwrite``; each is written whole, then moved into place)."""
     from fetalseg.inference.onnx_export import (
         calibration_batch,
         export_onnx,
@@ -69,18 +74,21 @@ def export_model(
     loaded = load_model(checkpoint)
     if loaded.model is None:
         raise InputError(f"{loaded.source}: already ONNX; export from a .pt or .safetensors")
+    if int8 and (data_root is None or not (Path(data_root) / "training_set").is_dir()):
+        raise InputError(f"{data_root}: int8 calibration needs HC18 training images (--data)")
     fp32 = Path(out) if out else Path("out/export") / f"{loaded.source.stem}.onnx"
-    export_onnx(loaded, fp32)
+    int8_path = fp32.with_name(fp32.stem + "_int8.onnx") if int8 else None
+    with contextlib.ExitStack() as stack:
+        tmp32 = stack.enter_context(output_file(fp32, overwrite))
+        tmp8 = stack.enter_context(output_file(int8_path, overwrite)) if int8_path else None
+        export_onnx(loaded, tmp32)
+        if tmp8 is not None:
+            calib = calibration_batch(data_root, loaded.size, n=32, config=loaded.config)
+            quantize_int8(tmp32, tmp8, calib)
     images, source = parity_images(loaded, data_root)
-    report = ExportReport(fp32, None, source)
+    report = ExportReport(fp32, int8_path, source)
     report.parity["onnx fp32"] = parity_check(loaded, fp32, images)
-    if int8:
-        if data_root is None or not (Path(data_root) / "training_set").is_dir():
-            raise InputError(f"{data_root}: int8 calibration needs HC18 training images (--data)")
-        calib = calibration_batch(data_root, loaded.size, n=32, config=loaded.config)
-        report.int8_path = quantize_int8(fp32, fp32.with_name(fp32.stem + "_int8.onnx"), calib)
-        report.parity["onnx int8"] = parity_check(loaded, report.int8_path, images)
-        report.parity["openvino int8"] = parity_check(
-            loaded, report.int8_path, images, runtime="openvino"
-        )
+    if int8_path is not None:
+        report.parity["onnx int8"] = parity_check(loaded, int8_path, images)
+        report.parity["openvino int8"] = parity_check(loaded, int8_path, images, runtime="openvino")
     return report

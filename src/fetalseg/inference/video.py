@@ -22,7 +22,15 @@ import numpy as np
 from tqdm import tqdm
 
 from fetalseg.data.dicom import DicomImage, decode_dicom, dicom_frame_count, is_dicom
-from fetalseg.data.io import check_size, list_images, read_file_bytes, read_image, to_gray_uint8
+from fetalseg.data.io import (
+    check_size,
+    list_images,
+    read_file_bytes,
+    read_image,
+    require_regular_file,
+    to_gray_uint8,
+)
+from fetalseg.destination import output_dir
 from fetalseg.errors import InputError, require_extra
 from fetalseg.inference.batch import SOURCE_OPTION
 from fetalseg.inference.overlay import draw_overlay, measurement_lines
@@ -104,6 +112,8 @@ def open_clip(path: str | Path) -> tuple[Iterator[np.ndarray], float, int, Dicom
         if not files:
             raise InputError(f"{path}: no frames (png, jpg, bmp, tif) in the folder")
         return (read_image(f) for f in files), DEFAULT_FPS, len(files), None
+    if path.exists():  # not a stream URL: a device or FIFO is refused before it is opened
+        require_regular_file(path)
     data = _dicom_bytes(path) if path.is_file() else None
     if data is not None:
         d = decode_dicom(data, str(path))  # all frames at once: bounded by the file's limits
@@ -251,34 +261,35 @@ def process_clip(
     """Measure every frame of a clip: ``annotated.mp4``, ``frames.csv``, ``summary.json``.
 
     ``pixel_size_mm``: mm per px given by the user, for a clip without its own calibration
-    (:func:`clip_pixel_size`); else frames are measured in px only.
+    (:func:`clip_pixel_size`); else frames are measured in px only. ``out`` follows
+    :func:`fetalseg.destination.output_dir` (refused when it holds results, unless
+    ``overwrite``; then replaced as a whole once the clip is done).
     """
-    out = Path(out)
-    if (out / "frames.csv").exists() and not overwrite:
-        raise InputError(f"{out}: already holds results (frames.csv); pass --overwrite")
-    out.mkdir(parents=True, exist_ok=True)
-    frames, fps, count, dicom = open_clip(path)
-    size, source, note = clip_pixel_size(pixel_size_mm, dicom)
-    writer = _VideoWriter(out / "annotated.mp4", fps)
-    results: list[FrameResult] = []
-    t0 = time.perf_counter()
-    try:
-        with (out / "frames.csv").open("w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=FRAME_FIELDS)
-            w.writeheader()
-            bar = tqdm(frames, total=count or None, desc="clip", unit="frame", disable=not progress)
-            for i, frame in enumerate(bar):
-                result = _result(predictor.predict(frame, size), size, source, i, i / fps)
-                results.append(result)
-                w.writerow(_frame_row(result))
-                writer.write(_annotate(frame, result))
-    finally:
-        writer.close()
-    if not results:
-        raise InputError(f"{path}: the clip has no frames")
-    seconds = time.perf_counter() - t0
-    clip = ClipResult(results, size, source, note=note, fps_processed=len(results) / seconds)
-    write_summary(clip, out)
+    with output_dir(out, overwrite) as tmp:
+        frames, fps, count, dicom = open_clip(path)
+        size, source, note = clip_pixel_size(pixel_size_mm, dicom)
+        writer = _VideoWriter(tmp / "annotated.mp4", fps)
+        results: list[FrameResult] = []
+        t0 = time.perf_counter()
+        try:
+            with (tmp / "frames.csv").open("w", newline="", encoding="utf-8") as f:
+                w = csv.DictWriter(f, fieldnames=FRAME_FIELDS)
+                w.writeheader()
+                bar = tqdm(
+                    frames, total=count or None, desc="clip", unit="frame", disable=not progress
+                )
+                for i, frame in enumerate(bar):
+                    result = _result(predictor.predict(frame, size), size, source, i, i / fps)
+                    results.append(result)
+                    w.writerow(_frame_row(result))
+                    writer.write(_annotate(frame, result))
+        finally:
+            writer.close()
+        if not results:
+            raise InputError(f"{path}: the clip has no frames")
+        seconds = time.perf_counter() - t0
+        clip = ClipResult(results, size, source, note=note, fps_processed=len(results) / seconds)
+        write_summary(clip, tmp)
     return clip
 
 

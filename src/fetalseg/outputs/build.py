@@ -202,7 +202,7 @@ def dicom_datasets(exam: Exam) -> dict[str, Dataset]:
 
 def write_dicom(exam: Exam, folder: str | Path) -> list[Path]:
     """Write :func:`dicom_datasets` into ``folder`` (made if missing; the caller owns it, e.g.
-    a folder from :func:`fetalseg.outputs.destination.output_dir`); the paths written."""
+    a folder from :func:`fetalseg.destination.output_dir`); the paths written."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -265,10 +265,10 @@ def write_clip_dicom(
 
 @contextlib.contextmanager
 def dicom_folder(path: str | Path | None, overwrite: bool = False) -> Iterator[Path | None]:
-    """``--dicom-out``'s folder under :func:`fetalseg.outputs.destination.output_dir` (refused
+    """``--dicom-out``'s folder under :func:`fetalseg.destination.output_dir` (refused
     when it holds earlier results, unless ``overwrite``; swapped in when the run finished);
     ``None`` when no ``path`` was given."""
-    from fetalseg.outputs.destination import output_dir
+    from fetalseg.destination import output_dir
 
     if path is None:
         yield None

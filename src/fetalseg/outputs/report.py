@@ -18,9 +18,9 @@ import cv2
 import numpy as np
 
 from fetalseg import __version__
+from fetalseg.destination import write_text
 from fetalseg.outputs.charts import CENTILES, growth_chart_svg, ordinal, series_svg
 from fetalseg.outputs.clinical import Assessment, assess_exam, dating_standard
-from fetalseg.outputs.destination import write_text
 from fetalseg.outputs.exam import MEASURE_NAMES, MEASURES, Exam, measure_value
 from fetalseg.standards import format_centile, format_ga, get_standard
 
@@ -422,6 +422,6 @@ def _cephalic(assessment: Assessment) -> str:
 
 
 def write_report(path: str | Path, exam: Exam, overwrite: bool = False, **kwargs: Any) -> Path:
-    """Write :func:`render_report` to ``path`` by :func:`fetalseg.outputs.destination.write_text`
+    """Write :func:`render_report` to ``path`` by :func:`fetalseg.destination.write_text`
     (an existing file is kept unless ``overwrite``: :class:`InputError` naming it)."""
     return write_text(path, render_report(exam, **kwargs), overwrite)

@@ -56,7 +56,12 @@ from fetalseg.web.clinical import ClinicalFields, clinical_json, dicom_zip, uplo
 from fetalseg.web.guard import BODY_TIMEOUT_S, IDLE_TIMEOUT_S, RequestGuard
 from fetalseg.web.measure import Measurer
 from fetalseg.web.schemas import BatchResponse, ErrorResponse, Health, Info, MeasureResponse
-from fetalseg.web.uploads import decode_upload, safe_name
+from fetalseg.web.uploads import (
+    check_request_budget,
+    decode_upload,
+    decoded_pixels,
+    safe_name,
+)
 
 __all__ = ["MAX_BATCH_FILES", "MAX_UPLOAD_BYTES", "create_app", "static_dir"]
 
@@ -227,6 +232,19 @@ def _read_upload(upload: UploadFile, max_bytes: int) -> tuple[str, bytes]:
     if len(data) > max_bytes:
         raise _TooLarge(f"{name}: file too large: the limit is {max_bytes / 2**20:.0f} MB")
     return name, data
+
+
+def _check_batch_budget(files: Sequence[UploadFile], max_bytes: int) -> None:
+    """Refuse a batch whose files decode to too many pixels together
+    (:func:`fetalseg.web.uploads.check_request_budget`), from their headers, before any is
+    decoded; each file is read for it and rewound (one file's bytes held at a time)."""
+    total = 0
+    for upload in files:
+        data = upload.file.read(max_bytes + 1)
+        upload.file.seek(0)
+        if len(data) <= max_bytes:  # a file over the limit is reported in its own item
+            total += decoded_pixels(data, safe_name(upload.filename))
+    check_request_budget(total, len(files))
 
 
 def create_app(
@@ -427,6 +445,7 @@ def create_app(
         size = parse_pixel_size(pixel_size_mm)
         if len(files) > max_batch_files:
             raise _Unprocessable(f"{len(files)} files: at most {max_batch_files} per request")
+        _check_batch_budget(files, max_upload_bytes)
         results: list[dict[str, Any]] = []
         for upload in files:
             name = safe_name(upload.filename)

@@ -15,11 +15,30 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fetalseg.data.dicom import MAX_FRAMES, MAX_TOTAL_PIXELS, decode_dicom, is_dicom
-from fetalseg.data.io import check_size, decode_image
+from fetalseg.data.dicom import (
+    MAX_FRAMES,
+    MAX_TOTAL_PIXELS,
+    decode_dicom,
+    dicom_pixel_count,
+    is_dicom,
+)
+from fetalseg.data.io import MAX_PIXELS, check_size, decode_image
 from fetalseg.errors import InputError
 
-__all__ = ["Upload", "decode_upload", "safe_name"]
+__all__ = [
+    "MAX_REQUEST_PIXELS",
+    "Upload",
+    "check_request_budget",
+    "decode_upload",
+    "decoded_pixels",
+    "safe_name",
+]
+
+#: Most decoded pixels (frames x rows x columns, over all files) in one request, checked from
+#: the files' headers before any is decoded: two of the largest single files. A batch decodes
+#: its files one after the other, so memory is bounded per file (see
+#: :mod:`fetalseg.data.io`); this bounds the request's time.
+MAX_REQUEST_PIXELS = 2 * MAX_TOTAL_PIXELS
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -95,6 +114,38 @@ def _decode_gif(data: bytes, name: str, max_frames: int) -> Upload | None:
         raise InputError(f"{name}: not a readable GIF (truncated or corrupt)") from None
     frame_time = float(duration) if isinstance(duration, (int, float)) and duration > 0 else None
     return Upload(name, "gif", np.stack(frames), frame_time_ms=frame_time)
+
+
+def decoded_pixels(data: bytes, name: str) -> int:
+    """Pixels decoding ``data`` will hold (over all frames), from its header alone. 0 when the
+    header cannot be read, or when the file is over its own limits (:data:`MAX_PIXELS` for an
+    image, :data:`MAX_TOTAL_PIXELS` for a clip): such a file is refused, naming it, before
+    its pixels are decoded."""
+    from PIL import Image
+
+    try:
+        if is_dicom(data):
+            count, limit = dicom_pixel_count(data, name), MAX_TOTAL_PIXELS
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with Image.open(io.BytesIO(data)) as im:
+                    w, h = im.size
+                    n = int(getattr(im, "n_frames", 1)) if im.format == "GIF" else 1
+            count, limit = w * h * n, MAX_TOTAL_PIXELS if n > 1 else MAX_PIXELS
+    except Exception:  # unreadable: decode_upload's own error names the file
+        return 0
+    return count if count <= limit else 0
+
+
+def check_request_budget(total_pixels: int, n_files: int) -> None:
+    """Refuse (:class:`InputError`, one line) a request whose ``n_files`` decode to
+    ``total_pixels`` (:func:`decoded_pixels`, summed) over :data:`MAX_REQUEST_PIXELS`."""
+    if total_pixels > MAX_REQUEST_PIXELS:
+        raise InputError(
+            f"{n_files} files decode to {total_pixels / 1e6:.0f} MP together; at most "
+            f"{MAX_REQUEST_PIXELS / 1e6:.0f} MP per request: send them in several requests"
+        )
 
 
 def decode_upload(data: bytes, name: str, max_frames: int = MAX_FRAMES) -> Upload:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from fetalseg.cli.common import add_model_args
+from fetalseg.cli.common import add_model_args, add_overwrite_arg
 from fetalseg.errors import InputError
 
 NAME = "demo"
@@ -18,10 +18,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-n", type=int, default=8, help="number of frames (default 8)")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic frames")
     p.add_argument("--out", default="out/demo", help="output folder")
+    add_overwrite_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
+    from fetalseg.destination import output_dir
     from fetalseg.inference.demo import hc18_frames, run_demo, synthetic_frames
     from fetalseg.inference.predictor import Predictor
 
@@ -34,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
             raise InputError(f"{args.data}: the model's test split of this folder has no images")
     else:
         frames = synthetic_frames(args.n, seed=args.seed)
-    print(run_demo(predictor, frames, args.out, progress=not args.quiet))
+    with output_dir(args.out, args.overwrite) as tmp:
+        report = run_demo(predictor, frames, tmp, progress=not args.quiet)
+    print(report)
     print(f"overlays and report in {args.out}/")
     return 0

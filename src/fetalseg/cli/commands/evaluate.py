@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from fetalseg.cli.common import add_model_args
+from fetalseg.cli.common import add_model_args, add_overwrite_arg
 from fetalseg.errors import InputError
 
 NAME = "evaluate"
@@ -23,12 +24,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--limit", type=int, default=0, help="only the first N images")
     p.add_argument("--out", default="out/evaluate", help="output folder")
+    add_overwrite_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     from fetalseg.config import default_data_root
     from fetalseg.data.hc18 import read_records, split_subjects
+    from fetalseg.destination import output_dir
     from fetalseg.inference.evaluate import evaluate_records, summary_markdown, write_outputs
     from fetalseg.inference.predictor import Predictor
 
@@ -42,9 +45,10 @@ def run(args: argparse.Namespace) -> int:
         records = parts[("train", "val", "test").index(args.split)]
     if args.limit:
         records = records[: args.limit]
-    ev = evaluate_records(predictor, records, progress=not args.quiet)
     title = f"{predictor.loaded.source.name} on the {args.split} split"
-    paths = write_outputs(ev, args.out, title)
+    with output_dir(args.out, args.overwrite) as tmp:  # refused before the images are scored
+        ev = evaluate_records(predictor, records, progress=not args.quiet)
+        paths = write_outputs(ev, tmp, title)
     print(summary_markdown(ev, title))
-    print("wrote " + ", ".join(str(p) for p in paths.values()))
+    print("wrote " + ", ".join(str(Path(args.out) / p.name) for p in paths.values()))
     return 0

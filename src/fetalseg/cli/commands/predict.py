@@ -7,7 +7,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fetalseg.cli.common import EXIT_USER_ERROR, add_model_args
+from fetalseg.cli.common import (
+    EXIT_REJECTED,
+    add_model_args,
+    add_overwrite_arg,
+    batch_exit_code,
+)
 from fetalseg.errors import InputError
 
 if TYPE_CHECKING:
@@ -16,8 +21,6 @@ if TYPE_CHECKING:
 NAME = "predict"
 HELP = "segment and measure an image or a folder of images (DICOM too), or a clip"
 NEEDS_EXTRA = None
-#: exit status of ``--strict`` when a result is ``reject``
-EXIT_REJECTED = 1
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -49,7 +52,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="folder for a DICOM SR (TID 5000 biometry) and SEG (head mask) per file, or of a "
         "clip's reported frame; a non-DICOM input also gets the Secondary Capture they reference",
     )
-    p.add_argument("--overwrite", action="store_true", help="replace earlier results in --out")
+    add_overwrite_arg(p)
+    p.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="exit 0 when some (not all) files of a batch failed (default: exit 1)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
         "--strict",
@@ -59,12 +67,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from fetalseg.inference.batch import collect_inputs, predict_files, read_pixel_csv, report_lines
+    from fetalseg.inference.batch import (
+        check_pixel_size,
+        collect_inputs,
+        predict_files,
+        read_pixel_csv,
+        report_lines,
+    )
     from fetalseg.inference.predictor import Predictor
     from fetalseg.outputs.build import dicom_folder, frame_dicom_writer
 
-    if args.pixel_size is not None and not (args.pixel_size > 0 and args.pixel_size < 10):
-        raise InputError(f"--pixel-size {args.pixel_size}: must be a positive size in mm")
+    if args.pixel_size is not None:
+        check_pixel_size(args.pixel_size, "--pixel-size")
     from fetalseg.inference.video import is_clip
 
     if args.live or args.clip or is_clip(args.input):
@@ -93,13 +107,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"{len(rows)} images: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())))
     print("\n".join(report_lines(rows)))
     print(f"results in {args.out}/ (measurements.csv, measurements.json, overlays/)")
-    if counts.get("error") == len(rows):
-        return EXIT_USER_ERROR
-    return EXIT_REJECTED if args.strict and any(r["quality"] == "reject" for r in rows) else 0
+    code = batch_exit_code(len(rows), counts.get("error", 0), args.keep_going)
+    if code == 0 and args.strict and any(r["quality"] == "reject" for r in rows):
+        return EXIT_REJECTED
+    return code
 
 
 def _predict_stream(args: argparse.Namespace) -> int:
     """A clip (video file, GIF, or ``--clip`` folder of frames) or a ``--live`` source."""
+    from fetalseg.destination import output_dir
     from fetalseg.inference.predictor import Predictor
     from fetalseg.inference.video import (
         clip_pixel_size,
@@ -140,14 +156,14 @@ def _predict_stream(args: argparse.Namespace) -> int:
 
             source = paced()
         size, size_source, note = clip_pixel_size(args.pixel_size, dicom)
-        t0 = time.perf_counter()
-        stats = run_live(predictor, source, size, pixel_size_source=size_source)
-        seconds = time.perf_counter() - t0
-        clip = ClipResult(
-            stats.results, size, size_source, note, stats.dropped, stats.processed / seconds
-        )
-        out.mkdir(parents=True, exist_ok=True)
-        write_summary(clip, out)
+        with output_dir(out, args.overwrite) as tmp:  # refused at once when out holds results
+            t0 = time.perf_counter()
+            stats = run_live(predictor, source, size, pixel_size_source=size_source)
+            seconds = time.perf_counter() - t0
+            clip = ClipResult(
+                stats.results, size, size_source, note, stats.dropped, stats.processed / seconds
+            )
+            write_summary(clip, tmp)
         print(
             f"live: {stats.received} frames received, {stats.processed} measured, "
             f"{stats.dropped} dropped (inference slower than the source)"

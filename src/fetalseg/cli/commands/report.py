@@ -45,11 +45,11 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from fetalseg.api import load, measure_exam
+    from fetalseg.destination import check_destination, output_dir
     from fetalseg.errors import InputError
     from fetalseg.inference.video import is_clip
     from fetalseg.outputs.build import known_ga, write_dicom
     from fetalseg.outputs.clinical import assess_exam
-    from fetalseg.outputs.destination import check_destination, output_dir
     from fetalseg.outputs.report import write_report
 
     size = args.pixel_size
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _refuse_early(path, overwrite: bool) -> None:
-    """The destination rule's refusal (:mod:`fetalseg.outputs.destination`), said before the
+    """The destination rule's refusal (:mod:`fetalseg.destination`), said before the
     model runs; writing checks it again."""
     from fetalseg.errors import InputError
 

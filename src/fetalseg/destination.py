@@ -21,7 +21,7 @@ from fetalseg.errors import InputError
 
 def package_dir() -> Path:
     """The installed ``fetalseg`` package folder (resolved)."""
-    return Path(__file__).resolve().parents[1]
+    return Path(__file__).resolve().parent
 
 
 def check_destination(path: str | Path) -> Path:

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from fetalseg.destination import output_dir, output_file, package_dir, write_text
 from fetalseg.errors import InputError
-from fetalseg.outputs.destination import output_dir, output_file, package_dir, write_text
 
 
 def test_new_folder_appears_only_after_success(tmp_path: Path) -> None:
