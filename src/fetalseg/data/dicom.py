@@ -32,7 +32,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fetalseg.data.io import check_decoded_bytes, check_size
+from fetalseg.data.io import (
+    MAX_FRAMES,
+    check_clip_size,
+    check_decoded_bytes,
+)
 from fetalseg.errors import InputError
 
 __all__ = [
@@ -46,14 +50,6 @@ __all__ = [
     "pixel_size_value",
     "read_dicom",
 ]
-
-#: Most frames read from one multi-frame file (a 10 s clip at 30 frames/s).
-MAX_FRAMES = 300
-#: Most pixels over all frames of one file (frames × rows × columns): the decoded clip is held
-#: as uint8, so this bounds its memory (100 MB: 10 s of 640x480 at 30 frames/s, or six
-#: 16 MP frames); with one frame decoded at a time (:data:`fetalseg.data.io.MAX_FRAME_BYTES`)
-#: decoding a file grows memory by < 300 MB (``scripts/memory_probe.py``).
-MAX_TOTAL_PIXELS = 100_000_000
 
 SOURCE_REGIONS = "ultrasound regions"
 SOURCE_PIXEL_SPACING = "PixelSpacing"
@@ -275,16 +271,9 @@ def _decode_dicom(data: bytes, name: str, max_frames: int) -> DicomImage:
     except (AttributeError, TypeError, ValueError):
         raise InputError(f"{name}: DICOM image attributes (Rows, Columns...) missing") from None
     photometric = str(getattr(ds, "PhotometricInterpretation", "MONOCHROME2")).strip().upper()
-    check_size(cols, rows, name)
     if n < 1:
         raise InputError(f"{name}: DICOM NumberOfFrames is {n}")
-    if n > max_frames:
-        raise InputError(f"{name}: clip has {n} frames; at most {max_frames} are accepted")
-    if n * rows * cols > MAX_TOTAL_PIXELS:
-        raise InputError(
-            f"{name}: {n} frames of {cols}x{rows} are too many pixels "
-            f"(limit {MAX_TOTAL_PIXELS // 1_000_000} MP in all)"
-        )
+    check_clip_size(n, cols, rows, name, max_frames)
     if samples not in (1, 3):
         raise InputError(f"{name}: {samples} samples per pixel are not supported (1 or 3)")
     palette = photometric == "PALETTE COLOR"
