@@ -10,6 +10,7 @@ from fetalseg.data.io import (
     check_clip_size,
     decode_image,
     list_images,
+    one_value_per_name,
     read_image,
 )
 from fetalseg.errors import InputError
@@ -98,3 +99,14 @@ def test_clip_limits_before_decoding():
         check_clip_size(2, 8, 8, "tiny.gif")
     with pytest.raises(InputError, match="0 frames"):
         check_clip_size(0, 64, 64, "empty.dcm")
+
+
+def test_one_value_per_name_allows_repeats_and_refuses_disagreements():
+    entries = [(2, "a.png", 0.1), (3, "b.png", 0.2), (4, "a.png", 0.1)]
+    assert one_value_per_name("t.csv", entries) == {"a.png": 0.1, "b.png": 0.2}
+    bad = [*entries, (5, "b.png", 0.25)]
+    with pytest.raises(
+        InputError,
+        match=r"t\.csv: line 5: 'b\.png' is listed again with 0\.25 mm \(line 3: 0\.2 mm\)",
+    ):
+        one_value_per_name("t.csv", bad, show=lambda mm: f"{mm:g} mm")

@@ -20,12 +20,16 @@ import io
 import os
 import stat
 import warnings
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
 
 from fetalseg.errors import InputError
+
+T = TypeVar("T")
 
 #: Largest accepted frame: ultrasound frames are ~1 MP; 8 k per side covers any export, and
 #: 16 MP any frame a scanner exports (the model sees 384x256). With :data:`MAX_FRAME_BYTES`
@@ -261,6 +265,25 @@ def read_csv_rows(path: str | Path) -> list[list[str]]:
     except csv.Error as e:
         raise InputError(f"{path}: line {reader.line_num}: not a valid CSV ({e})") from None
     return rows
+
+
+def one_value_per_name(
+    path: str | Path, entries: Iterable[tuple[int, str, T]], show: Callable[[T], str] = str
+) -> dict[str, T]:
+    """``name -> value`` from a table's ``(line, name, value)`` entries: a name listed again
+    with the same value is fine, with another value an :class:`InputError` naming both lines
+    (which one would be used?); ``show`` writes a value in that message."""
+    table: dict[str, T] = {}
+    first_line: dict[str, int] = {}
+    for line, name, value in entries:
+        if name in table and table[name] != value:
+            raise InputError(
+                f"{path}: line {line}: {name!r} is listed again with {show(value)} "
+                f"(line {first_line[name]}: {show(table[name])}); keep one row per file"
+            )
+        table[name] = value
+        first_line.setdefault(name, line)
+    return table
 
 
 def write_image(path: str | Path, image: np.ndarray) -> Path:
