@@ -46,9 +46,11 @@ def test_rejects_an_opset_below_the_exporters(loaded: LoadedModel, tmp_path: Pat
         export_onnx(loaded, tmp_path / "old.onnx", opset=13)
 
 
-def _concat_bn_graph(rng: np.random.Generator) -> onnx.ModelProto:
-    """``a (1, 2, 4, 4)``, ``b (1, 3, 4, 4)`` -> Concat -> BatchNormalization (5 channels,
-    random statistics, epsilon 1e-3) -> ``y``: a BatchNorm no convolution can take."""
+def _concat_bn_graph(
+    rng: np.random.Generator, spatial: tuple[int, ...] = (4, 4)
+) -> onnx.ModelProto:
+    """``a (1, 2, *spatial)``, ``b (1, 3, *spatial)`` -> Concat -> BatchNormalization (5
+    channels, random statistics, epsilon 1e-3) -> ``y``: a BatchNorm no convolution can take."""
     c = 5
     params = {
         "gamma": rng.uniform(0.5, 2.0, c),
@@ -65,10 +67,10 @@ def _concat_bn_graph(rng: np.random.Generator) -> onnx.ModelProto:
         nodes,
         "concat_bn",
         [
-            helper.make_tensor_value_info("a", TensorProto.FLOAT, [1, 2, 4, 4]),
-            helper.make_tensor_value_info("b", TensorProto.FLOAT, [1, 3, 4, 4]),
+            helper.make_tensor_value_info("a", TensorProto.FLOAT, [1, 2, *spatial]),
+            helper.make_tensor_value_info("b", TensorProto.FLOAT, [1, 3, *spatial]),
         ],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, c, 4, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, c, *spatial])],
         inits,
     )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
@@ -79,12 +81,15 @@ def _run(proto: onnx.ModelProto, feeds: dict[str, np.ndarray]) -> np.ndarray:
     return session.run(None, feeds)[0]
 
 
-def test_batchnorm_after_concat_becomes_mul_add_with_the_same_outputs() -> None:
+@pytest.mark.parametrize("spatial", [(4, 4), (6,)], ids=["NCHW", "NCL"])
+def test_batchnorm_after_concat_becomes_mul_add_with_the_same_outputs(
+    spatial: tuple[int, ...],
+) -> None:
     rng = np.random.default_rng(0)
-    proto = _concat_bn_graph(rng)
+    proto = _concat_bn_graph(rng, spatial)
     feeds = {
-        "a": rng.normal(size=(1, 2, 4, 4)).astype(np.float32),
-        "b": rng.normal(size=(1, 3, 4, 4)).astype(np.float32),
+        "a": rng.normal(size=(1, 2, *spatial)).astype(np.float32),
+        "b": rng.normal(size=(1, 3, *spatial)).astype(np.float32),
     }
     before = _run(proto, feeds)
     rewritten = batchnorms_to_mul_add(proto)
@@ -105,6 +110,13 @@ def test_a_batchnorm_with_non_constant_parameters_is_kept() -> None:
     rewritten = batchnorms_to_mul_add(proto)
     assert [n.op_type for n in rewritten.graph.node] == ["Concat", "BatchNormalization"]
     assert len(rewritten.graph.initializer) == 3
+
+
+def test_a_batchnorm_in_training_mode_is_kept() -> None:
+    proto = _concat_bn_graph(np.random.default_rng(2))
+    proto.graph.node[1].attribute.append(helper.make_attribute("training_mode", 1))
+    rewritten = batchnorms_to_mul_add(proto)
+    assert [n.op_type for n in rewritten.graph.node] == ["Concat", "BatchNormalization"]
 
 
 class _ConcatBatchNorm(torch.nn.Module):

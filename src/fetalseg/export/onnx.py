@@ -148,23 +148,28 @@ def batchnorms_to_mul_add(proto: Any) -> Any:
     convolution, e.g. on a pooled or concatenated tensor) as ``x * scale + shift``, in place.
 
     ``scale = gamma / sqrt(var + eps)`` and ``shift = beta - mean * scale`` (the BatchNorm
-    formula of the ONNX operator spec, computed in float64), stored as ``(C, 1, 1)`` float32
-    constants, so the input must be ``(N, C, H, W)``. Why: OpenVINO 2026.4 segfaults compiling
-    int8 graphs with Concat -> Q/DQ -> BatchNormalization; ``Mul``/``Add`` it compiles. A
-    BatchNorm whose parameters are not constants, or with training outputs, is kept. Returns
-    ``proto``.
+    formula of the ONNX operator spec, computed in float64), stored as float32 constants of
+    shape ``(C, 1, ..., 1)`` that broadcast over the input ``(N, C, D1, ...)``, whose rank is
+    taken from ONNX shape inference. Why: OpenVINO 2026.4 segfaults compiling int8 graphs with
+    Concat -> Q/DQ -> BatchNormalization; ``Mul``/``Add`` it compiles. A BatchNorm whose
+    parameters are not constants, in training mode, or on an input of unknown rank is kept.
+    Returns ``proto``.
     """
     import onnx
     from onnx import numpy_helper
 
     inits = {t.name: t for t in proto.graph.initializer}
+    ranks = _ranks(proto)
     nodes, replaced = [], set()
     for node in proto.graph.node:
         params = list(node.input[1:5])
+        training = any(a.name == "training_mode" and a.i for a in node.attribute)
         if (
             node.op_type != "BatchNormalization"
             or len(node.output) != 1
+            or training
             or not all(name in inits for name in params)
+            or ranks.get(node.input[0], 0) < 2
         ):
             nodes.append(node)
             continue
@@ -177,7 +182,7 @@ def batchnorms_to_mul_add(proto: Any) -> Any:
         out = node.output[0]
         names = (f"{out}_bn_scale", f"{out}_bn_shift", f"{out}_bn_scaled")
         for name, value in zip(names, (scale, shift)):
-            array = value.astype(np.float32).reshape(-1, 1, 1)
+            array = value.astype(np.float32).reshape(-1, *[1] * (ranks[node.input[0]] - 2))
             proto.graph.initializer.append(numpy_helper.from_array(array, name))
         nodes.append(onnx.helper.make_node("Mul", [node.input[0], names[0]], [names[2]]))
         nodes.append(onnx.helper.make_node("Add", [names[2], names[1]], [out]))
@@ -189,6 +194,19 @@ def batchnorms_to_mul_add(proto: Any) -> Any:
     del proto.graph.initializer[:]
     proto.graph.initializer.extend(kept)
     return proto
+
+
+def _ranks(proto: Any) -> dict[str, int]:
+    """``tensor name -> rank`` of every tensor of ``proto`` whose rank ONNX shape inference
+    knows (graph inputs and outputs, intermediate values)."""
+    import onnx
+
+    graph = onnx.shape_inference.infer_shapes(proto).graph
+    return {
+        v.name: len(v.type.tensor_type.shape.dim)
+        for v in [*graph.input, *graph.value_info, *graph.output]
+        if v.type.tensor_type.HasField("shape")
+    }
 
 
 def set_metadata(proto: Any, config: dict[str, Any], info: dict[str, Any]) -> None:
