@@ -25,15 +25,11 @@ from bench_pair import interleaved_latency
 from peer_ddrnet import DDRNet23Slim
 
 from fetalseg.artifacts import shipped_int8
-from fetalseg.data.preprocess import normalize
 from fetalseg.data.synthetic import synthetic_frame
+from fetalseg.export.calibration import calibration_batch, network_batch
+from fetalseg.export.onnx import batchnorms_to_mul_add, fold_batchnorms, set_metadata
+from fetalseg.export.quantize import quantize_int8
 from fetalseg.inference.benchmark import machine_info
-from fetalseg.inference.onnx_export import (
-    _fold_batchnorms,
-    _set_metadata,
-    calibration_batch,
-    quantize_int8,
-)
 from fetalseg.models.profile import count_macs
 
 SIZE = (384, 256)  # (W, H)
@@ -44,40 +40,7 @@ def calibration(data: Path | None, n: int = 32) -> np.ndarray:
     if data is not None:
         return calibration_batch(data, SIZE, n)
     frames = [synthetic_frame(*SIZE, rng=i)[0] for i in range(n)]
-    return normalize(np.stack(frames))[:, None].astype(np.float32)
-
-
-def batchnorms_to_mul_add(proto):
-    """Rewrite each BatchNormalization left after folding (one that follows no convolution:
-    DAPPM's on pooled or concatenated tensors) as ``x * scale + shift`` with ``(C, 1, 1)``
-    constants, ``scale = gamma / sqrt(var + eps)``, ``shift = beta - mean * scale``. OpenVINO
-    2026.4 segfaults compiling int8 graphs with Concat -> Q/DQ -> BatchNormalization."""
-    import onnx
-    from onnx import numpy_helper
-
-    inits = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
-    nodes = []
-    for node in proto.graph.node:
-        if node.op_type != "BatchNormalization":
-            nodes.append(node)
-            continue
-        eps = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-5)
-        gamma, beta, mean, var = (inits[n] for n in node.input[1:5])
-        scale = (gamma / np.sqrt(var + eps)).astype(np.float32)
-        shift = (beta - mean * scale).astype(np.float32)
-        names = [f"{node.output[0]}_scale", f"{node.output[0]}_shift"]
-        for name, value in zip(names, (scale, shift)):
-            proto.graph.initializer.append(numpy_helper.from_array(value.reshape(-1, 1, 1), name))
-        mid = f"{node.output[0]}_scaled"
-        nodes.append(onnx.helper.make_node("Mul", [node.input[0], names[0]], [mid]))
-        nodes.append(onnx.helper.make_node("Add", [mid, names[1]], [node.output[0]]))
-    del proto.graph.node[:]
-    proto.graph.node.extend(nodes)
-    used = {name for node in nodes for name in node.input}
-    kept = [t for t in proto.graph.initializer if t.name in used]
-    del proto.graph.initializer[:]
-    proto.graph.initializer.extend(kept)
-    return proto
+    return network_batch(np.stack(frames), channels=1)
 
 
 def export_peer(model: torch.nn.Module, name: str, folder: Path, calib: np.ndarray) -> Path:
@@ -88,9 +51,9 @@ def export_peer(model: torch.nn.Module, name: str, folder: Path, calib: np.ndarr
     program = torch.onnx.export(
         model.eval(), (torch.zeros(1, 1, h, w),), input_names=["image"], dynamo=True
     )
-    proto = batchnorms_to_mul_add(_fold_batchnorms(program.model_proto))
+    proto = batchnorms_to_mul_add(fold_batchnorms(program.model_proto))
     config = {"model": {"name": name, "in_channels": 1}, "data": {"width": w, "height": h}}
-    _set_metadata(proto, config, {"peer": name, "weights": "random"})
+    set_metadata(proto, config, {"peer": name, "weights": "random"})
     fp32 = folder / f"{name}_fp32.onnx"
     onnx.save_model(proto, str(fp32))
     return quantize_int8(fp32, folder / f"{name}_int8.onnx", calib)

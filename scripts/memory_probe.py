@@ -12,7 +12,7 @@ also measures every frame with the shipped model (``Measurer``, as the server do
 figure is the server's growth for one request. Linux only (``/proc``).
 
 A refused input (over :data:`fetalseg.data.io.MAX_PIXELS` or ``MAX_FRAME_BYTES`` per frame, or
-:data:`fetalseg.data.dicom.MAX_TOTAL_PIXELS` per file) is reported with its one-line error and
+:data:`fetalseg.data.io.MAX_TOTAL_PIXELS` per file) is reported with its one-line error and
 must grow memory by almost nothing: the budget is checked from the header, before decoding.
 """
 

@@ -13,7 +13,8 @@ they are followed by the torch check, as Python runs them.
 One level up, the *layers* (``fetalseg.models``, ``fetalseg.inference``, ``fetalseg.training``,
 ``fetalseg.artifacts``, ...: the first name under ``fetalseg``) must be ordered too, counting
 every import, lazy ones included: a lazy import may break a module cycle, not make two layers
-depend on each other (today: artifacts < models < inference < training). The package's own
+depend on each other (today: artifacts < models < runtimes < export < inference <
+training; docs/architecture.md). The package's own
 ``__init__`` (the public facade) is left out of that graph.
 """
 

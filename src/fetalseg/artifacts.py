@@ -25,9 +25,12 @@ import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fetalseg.errors import InputError
+
+if TYPE_CHECKING:
+    from torch import nn
 
 SHIPPED_NAME = "bisenet_hc18.safetensors"
 SHIPPED_INT8_NAME = "bisenet_hc18_int8.onnx"
@@ -79,6 +82,16 @@ class ModelInfo:
     def name(self) -> str:
         """The architecture's registered name, e.g. ``"bisenet"``."""
         return str(self.config["model"]["name"])
+
+
+@dataclass
+class LoadedModel(ModelInfo):
+    """:class:`ModelInfo` plus the PyTorch module (eval mode, fp32, CPU); ``model`` is ``None``
+    for an ONNX file, of which only the config is read. Made by
+    :func:`fetalseg.inference.weights.load_model`; export (:mod:`fetalseg.export`) and inference
+    both take it."""
+
+    model: nn.Module | None = None
 
 
 def _varint(buf: bytes, pos: int) -> tuple[int, int]:

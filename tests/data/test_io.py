@@ -5,7 +5,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fetalseg.data.io import decode_image, list_images, read_image
+from fetalseg.data.io import (
+    MAX_TOTAL_PIXELS,
+    check_clip_size,
+    decode_image,
+    list_images,
+    one_value_per_name,
+    read_image,
+)
 from fetalseg.errors import InputError
 
 
@@ -77,3 +84,29 @@ def test_list_images_with_dicom(tmp_path):
         (tmp_path / name).write_bytes(b"x")
     assert [p.name for p in list_images(tmp_path)] == ["a.png"]  # callers reading images only
     assert [p.name for p in list_images(tmp_path, dicom=True)] == ["a.png", "b.dcm", "c.DICOM"]
+
+
+def test_clip_limits_before_decoding():
+    check_clip_size(300, 640, 480, "ok.dcm")  # 92 MP: within the limits
+    with pytest.raises(InputError, match=r"long\.gif: clip has 301 frames; at most 300"):
+        check_clip_size(301, 64, 64, "long.gif")
+    with pytest.raises(InputError, match="at most 5 are accepted"):
+        check_clip_size(6, 64, 64, "c.gif", max_frames=5)
+    n = MAX_TOTAL_PIXELS // (1000 * 1000) + 1
+    with pytest.raises(InputError, match=rf"big\.gif: {n} frames of 1000x1000 are too many"):
+        check_clip_size(n, 1000, 1000, "big.gif", max_frames=1000)
+    with pytest.raises(InputError, match="at least 32x32"):
+        check_clip_size(2, 8, 8, "tiny.gif")
+    with pytest.raises(InputError, match="0 frames"):
+        check_clip_size(0, 64, 64, "empty.dcm")
+
+
+def test_one_value_per_name_allows_repeats_and_refuses_disagreements():
+    entries = [(2, "a.png", 0.1), (3, "b.png", 0.2), (4, "a.png", 0.1)]
+    assert one_value_per_name("t.csv", entries) == {"a.png": 0.1, "b.png": 0.2}
+    bad = [*entries, (5, "b.png", 0.25)]
+    with pytest.raises(
+        InputError,
+        match=r"t\.csv: line 5: 'b\.png' is listed again with 0\.25 mm \(line 3: 0\.2 mm\)",
+    ):
+        one_value_per_name("t.csv", bad, show=lambda mm: f"{mm:g} mm")

@@ -129,8 +129,8 @@ def test_builds_from_a_config_and_refuses_foreign_options(net: SegmentationNet) 
 
 @pytest.mark.slow  # the torch.export-based exporter takes 5-10 s per model
 def test_onnx_export_matches_pytorch(net: SegmentationNet, tmp_path: Path) -> None:
-    from fetalseg.inference.onnx_export import export_onnx
-    from fetalseg.inference.weights import LoadedModel
+    from fetalseg.artifacts import LoadedModel
+    from fetalseg.export.onnx import export_onnx
     from fetalseg.runtimes import open_runtime
 
     s = net.output_stride

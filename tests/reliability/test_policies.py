@@ -401,7 +401,7 @@ def test_hc18_csv_disagreeing_duplicate_is_refused(hc18, tmp_path):
     csv_path.write_text(csv_path.read_text() + first + "\n")  # the same row again: fine
     assert len(read_records(root)) == len(read_records(hc18))
     csv_path.write_text(csv_path.read_text() + f"{name},{size},{float(hc) + 5}\n")
-    with pytest.raises(InputError, match=f"{name} is listed again"):
+    with pytest.raises(InputError, match=f"{name}' is listed again"):
         read_records(root)
 
 

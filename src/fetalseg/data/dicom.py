@@ -28,11 +28,16 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
-from fetalseg.data.io import check_decoded_bytes, check_size
+from fetalseg.data.io import (
+    MAX_FRAMES,
+    check_clip_size,
+    check_decoded_bytes,
+)
 from fetalseg.errors import InputError
 
 __all__ = [
@@ -46,14 +51,6 @@ __all__ = [
     "pixel_size_value",
     "read_dicom",
 ]
-
-#: Most frames read from one multi-frame file (a 10 s clip at 30 frames/s).
-MAX_FRAMES = 300
-#: Most pixels over all frames of one file (frames × rows × columns): the decoded clip is held
-#: as uint8, so this bounds its memory (100 MB: 10 s of 640x480 at 30 frames/s, or six
-#: 16 MP frames); with one frame decoded at a time (:data:`fetalseg.data.io.MAX_FRAME_BYTES`)
-#: decoding a file grows memory by < 300 MB (``scripts/memory_probe.py``).
-MAX_TOTAL_PIXELS = 100_000_000
 
 SOURCE_REGIONS = "ultrasound regions"
 SOURCE_PIXEL_SPACING = "PixelSpacing"
@@ -275,16 +272,9 @@ def _decode_dicom(data: bytes, name: str, max_frames: int) -> DicomImage:
     except (AttributeError, TypeError, ValueError):
         raise InputError(f"{name}: DICOM image attributes (Rows, Columns...) missing") from None
     photometric = str(getattr(ds, "PhotometricInterpretation", "MONOCHROME2")).strip().upper()
-    check_size(cols, rows, name)
     if n < 1:
         raise InputError(f"{name}: DICOM NumberOfFrames is {n}")
-    if n > max_frames:
-        raise InputError(f"{name}: clip has {n} frames; at most {max_frames} are accepted")
-    if n * rows * cols > MAX_TOTAL_PIXELS:
-        raise InputError(
-            f"{name}: {n} frames of {cols}x{rows} are too many pixels "
-            f"(limit {MAX_TOTAL_PIXELS // 1_000_000} MP in all)"
-        )
+    check_clip_size(n, cols, rows, name, max_frames)
     if samples not in (1, 3):
         raise InputError(f"{name}: {samples} samples per pixel are not supported (1 or 3)")
     palette = photometric == "PALETTE COLOR"
@@ -404,6 +394,33 @@ def read_dicom(path: str | Path, max_frames: int = MAX_FRAMES) -> DicomImage:
     return decode_dicom(read_file_bytes(path), str(path), max_frames)
 
 
+def _ultrasound_dataset(
+    sop_class: str, transfer_syntax: str, rows: int, cols: int, bits: int
+) -> Any:
+    """The header every file written here shares: file meta (new SOP instance UID), modality
+    US, ``rows x cols`` unsigned ``bits``-bit MONOCHROME2 pixels (one sample); no pixel data,
+    nothing patient-related."""
+    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.uid import generate_uid
+
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = transfer_syntax
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality = "US"
+    ds.Rows, ds.Columns = rows, cols
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = bits
+    ds.HighBit = bits - 1
+    ds.PixelRepresentation = 0
+    return ds
+
+
 def encode_ultrasound_dicom(
     frames: np.ndarray | None,
     region_cm: tuple[float, float] | None = None,
@@ -417,32 +434,18 @@ def encode_ultrasound_dicom(
     with ``(PhysicalDeltaX, PhysicalDeltaY)`` in cm; ``pixel_spacing``: ``[row, col]`` mm. For
     tests, demos and fuzzing seeds: nothing patient-related is written.
     """
-    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.dataset import Dataset
     from pydicom.sequence import Sequence
     from pydicom.uid import (
         ExplicitVRLittleEndian,
         UltrasoundImageStorage,
         UltrasoundMultiFrameImageStorage,
-        generate_uid,
     )
 
     multi = frames is not None and frames.ndim == 3
     sop = UltrasoundMultiFrameImageStorage if multi else UltrasoundImageStorage
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = sop
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.Modality = "US"
-    ds.Rows, ds.Columns = frames.shape[-2:] if frames is not None else rows_cols
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated = ds.BitsStored = 8
-    ds.HighBit = 7
-    ds.PixelRepresentation = 0
+    rows, cols = frames.shape[-2:] if frames is not None else rows_cols
+    ds = _ultrasound_dataset(sop, ExplicitVRLittleEndian, rows, cols, bits=8)
     if multi:
         ds.NumberOfFrames = frames.shape[0]  # type: ignore[union-attr]
         ds.FrameTime = 40.0
@@ -479,9 +482,8 @@ def encode_constant_rle_dicom(
     ``value`` (``bits`` 8 or 16, MONOCHROME2): a few MB on disk however many pixels it holds,
     built without holding them. For the memory probe and tests (a decompression bomb within
     the upload limits); nothing patient-related is written."""
-    from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.encaps import encapsulate
-    from pydicom.uid import RLELossless, UltrasoundMultiFrameImageStorage, generate_uid
+    from pydicom.uid import RLELossless, UltrasoundMultiFrameImageStorage
 
     planes = [(value >> 8) & 0xFF, value & 0xFF] if bits == 16 else [value & 0xFF]
     segments = []
@@ -494,22 +496,8 @@ def encode_constant_rle_dicom(
         pos += len(segment)
     header = np.array([len(segments), *offsets] + [0] * (15 - len(offsets)), "<u4").tobytes()
     frame = header + b"".join(segments)
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UltrasoundMultiFrameImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = RLELossless
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = UltrasoundMultiFrameImageStorage
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.Modality = "US"
-    ds.Rows, ds.Columns = rows, cols
+    ds = _ultrasound_dataset(UltrasoundMultiFrameImageStorage, RLELossless, rows, cols, bits)
     ds.NumberOfFrames = n_frames
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated = ds.BitsStored = bits
-    ds.HighBit = bits - 1
-    ds.PixelRepresentation = 0
     ds.PixelData = encapsulate([frame] * n_frames)
     ds["PixelData"].VR = "OB"
     buf = io.BytesIO()

@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fetalseg.data.io import read_csv_rows, read_image
+from fetalseg.data.io import one_value_per_name, read_csv_rows, read_image
 from fetalseg.errors import InputError
 
 _IMAGE_RE = re.compile(r"^(?P<subject>\d+)(?:_(?P<k>\d+))?_?HC\.png$", re.IGNORECASE)
@@ -60,20 +60,12 @@ def _read_csv(path: Path) -> dict[str, list[str]]:
     rows = read_csv_rows(path)
     if not rows:
         raise InputError(f"{path}: empty CSV")
-    table: dict[str, list[str]] = {}
-    first_line: dict[str, int] = {}
-    for line, r in enumerate(rows[1:], start=2):
-        if not r or not r[0].strip():
-            continue
-        name, cells = r[0].strip(), [c.strip() for c in r[1:]]
-        if name in table and table[name] != cells:
-            raise InputError(
-                f"{path}: line {line}: {name} is listed again with other values "
-                f"(line {first_line[name]}); keep one row per image"
-            )
-        table[name] = cells
-        first_line.setdefault(name, line)
-    return table
+    entries = (
+        (line, r[0].strip(), [c.strip() for c in r[1:]])
+        for line, r in enumerate(rows[1:], start=2)
+        if r and r[0].strip()
+    )
+    return one_value_per_name(path, entries, show=",".join)
 
 
 def _cell(row: list[str], i: int) -> str:

@@ -20,12 +20,16 @@ import io
 import os
 import stat
 import warnings
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
 
 from fetalseg.errors import InputError
+
+T = TypeVar("T")
 
 #: Largest accepted frame: ultrasound frames are ~1 MP; 8 k per side covers any export, and
 #: 16 MP any frame a scanner exports (the model sees 384x256). With :data:`MAX_FRAME_BYTES`
@@ -36,6 +40,14 @@ MAX_PIXELS = 16_000_000
 #: 8-bit RGB or 16-bit gray frame (48 or 32 MB) passes, a 16 MP 16-bit RGBA one (128 MB) is
 #: refused before decoding.
 MAX_FRAME_BYTES = 64_000_000
+#: Most frames read from one clip file held in memory whole (a multi-frame DICOM, a GIF): a 10 s
+#: clip at 30 frames/s.
+MAX_FRAMES = 300
+#: Most pixels over all frames of such a clip (frames x rows x columns): the decoded clip is held
+#: as uint8, so this bounds its memory (100 MB: 10 s of 640x480 at 30 frames/s, or six
+#: 16 MP frames); with one frame decoded at a time (:data:`MAX_FRAME_BYTES`) decoding a file
+#: grows memory by < 300 MB (``scripts/memory_probe.py``).
+MAX_TOTAL_PIXELS = 100_000_000
 #: Longest CSV field accepted (Python's own default limit, 128 KiB, raised a bare ``_csv.Error``).
 MAX_CSV_FIELD = 4096
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
@@ -147,6 +159,24 @@ def check_size(width: int, height: int, name: str = "image", min_side: int = 32)
         )
 
 
+def check_clip_size(
+    n_frames: int, width: int, height: int, name: str, max_frames: int = MAX_FRAMES
+) -> None:
+    """Refuse (:class:`InputError`, naming ``name``) a clip of ``n_frames`` frames of
+    ``width x height`` px before its pixels are decoded: each frame over :func:`check_size`'s
+    limits, more than ``max_frames`` frames, or more than :data:`MAX_TOTAL_PIXELS` in all."""
+    check_size(width, height, name)
+    if n_frames < 1:
+        raise InputError(f"{name}: the clip says it has {n_frames} frames")
+    if n_frames > max_frames:
+        raise InputError(f"{name}: clip has {n_frames} frames; at most {max_frames} are accepted")
+    if n_frames * width * height > MAX_TOTAL_PIXELS:
+        raise InputError(
+            f"{name}: {n_frames} frames of {width}x{height} are too many pixels "
+            f"(limit {MAX_TOTAL_PIXELS // 1_000_000} MP in all)"
+        )
+
+
 def to_gray_uint8(arr: np.ndarray, name: str = "image") -> np.ndarray:
     """Any decoded array (gray/BGR/BGRA, 8/16-bit, float) to ``(H, W) uint8``."""
     if arr.ndim == 3 and arr.dtype in (np.uint8, np.uint16, np.float32):
@@ -235,6 +265,25 @@ def read_csv_rows(path: str | Path) -> list[list[str]]:
     except csv.Error as e:
         raise InputError(f"{path}: line {reader.line_num}: not a valid CSV ({e})") from None
     return rows
+
+
+def one_value_per_name(
+    path: str | Path, entries: Iterable[tuple[int, str, T]], show: Callable[[T], str] = str
+) -> dict[str, T]:
+    """``name -> value`` from a table's ``(line, name, value)`` entries: a name listed again
+    with the same value is fine, with another value an :class:`InputError` naming both lines
+    (which one would be used?); ``show`` writes a value in that message."""
+    table: dict[str, T] = {}
+    first_line: dict[str, int] = {}
+    for line, name, value in entries:
+        if name in table and table[name] != value:
+            raise InputError(
+                f"{path}: line {line}: {name!r} is listed again with {show(value)} "
+                f"(line {first_line[name]}: {show(table[name])}); keep one row per file"
+            )
+        table[name] = value
+        first_line.setdefault(name, line)
+    return table
 
 
 def write_image(path: str | Path, image: np.ndarray) -> Path:

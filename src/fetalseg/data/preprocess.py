@@ -78,7 +78,7 @@ def full_size_logits(logits: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     centres (as PyTorch's ``align_corners=False``); returned as is when already that size.
 
     For BiSeNet's ONNX exports, which stop at the 1/8-resolution logits (see
-    :func:`fetalseg.inference.onnx_export.export_onnx`), where the network-size map is wanted.
+    :func:`fetalseg.export.onnx.export_onnx`), where the network-size map is wanted.
     """
     w, h = size
     if logits.shape[-2:] == (h, w):

@@ -30,6 +30,7 @@ from fetalseg.data.dicom import decode_dicom, dicom_frame_count, is_dicom
 from fetalseg.data.io import (
     decode_image,
     list_images,
+    one_value_per_name,
     read_csv_rows,
     read_file_bytes,
     require_regular_file,
@@ -116,8 +117,7 @@ def read_pixel_csv(path: str | Path) -> dict[str, float]:
             + ("file name" if name_col is None else "pixel size")
             + " column (expected e.g. 'filename,pixel size(mm)' or 'filename,pixel_size_mm')"
         )
-    sizes: dict[str, float] = {}
-    first_line: dict[str, int] = {}
+    entries = []
     for i, row in enumerate(rows[1:], start=2):
         if not row or name_col >= len(row) or not row[name_col].strip():
             continue
@@ -127,15 +127,8 @@ def read_pixel_csv(path: str | Path) -> dict[str, float]:
             value = float(cell)
         except ValueError:
             raise InputError(f"{path}: line {i}: no numeric pixel size for {name!r}") from None
-        check_pixel_size(value, f"{path}: line {i}: {name!r}")
-        if name in sizes and sizes[name] != value:
-            raise InputError(
-                f"{path}: line {i}: {name!r} is listed again with {value:g} mm "
-                f"(line {first_line[name]}: {sizes[name]:g} mm); keep one row per file"
-            )
-        sizes[name] = value
-        first_line.setdefault(name, i)
-    return sizes
+        entries.append((i, name, check_pixel_size(value, f"{path}: line {i}: {name!r}")))
+    return one_value_per_name(path, entries, show=lambda mm: f"{mm:g} mm")
 
 
 def collect_inputs(target: str | Path) -> list[Path]:

@@ -116,8 +116,10 @@ def _model_files(
 ):
     """``{model: {backend: file}}``: .pt/.safetensors for torch, exported .onnx files; the
     checkpoint's model first, then each of ``baselines`` (registered model names, untrained)."""
-    from fetalseg.inference.export import parity_images
-    from fetalseg.inference.onnx_export import calibration_batch, export_onnx, quantize_int8
+    from fetalseg.export.calibration import calibration_batch
+    from fetalseg.export.onnx import export_onnx
+    from fetalseg.export.parity import parity_images
+    from fetalseg.export.quantize import quantize_int8
 
     main = load_model(checkpoint)
     models = {main.config["model"]["name"]: main}

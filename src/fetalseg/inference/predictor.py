@@ -162,7 +162,7 @@ class Predictor:
         loaded = load_model(checkpoint)
         if self.backend == "torch":
             return loaded, open_runtime("torch", loaded.model, threads)
-        from fetalseg.inference.onnx_export import export_onnx
+        from fetalseg.export.onnx import export_onnx
 
         # fp32 ONNX from the PyTorch weights, exported once per Predictor.
         self._tmp = tempfile.TemporaryDirectory(prefix="fetalseg-onnx-")

@@ -1,8 +1,10 @@
 """Cine clips and live streams: frame-by-frame measurement, annotated video, stable summary.
 
-Clips (``.mp4``, ``.avi``, ``.mov``, ``.mkv``, ``.gif`` or a folder of frames) are decoded with
-PyAV (FFmpeg bindings, maintained, wheels bundle FFmpeg); a multi-frame DICOM file (told by
-content, any suffix) through :mod:`fetalseg.data.dicom`, with its frame time and pixel size.
+Clips (``.mp4``, ``.avi``, ``.mov``, ``.mkv``, ``.webm`` or a folder of frames) are decoded with
+PyAV (FFmpeg bindings, maintained, wheels bundle FFmpeg), frame by frame; a ``.gif`` through
+:mod:`fetalseg.data.gif` and a multi-frame DICOM file (told by content, any suffix) through
+:mod:`fetalseg.data.dicom` (with its frame time and pixel size), whole, within the clip limits
+of :func:`fetalseg.data.io.check_clip_size`.
 A live source (a generator of frames, a camera index, or a stream URL) is read on its own thread
 that keeps only the newest frame: when inference is slower than the source, older frames are
 dropped and counted, never queued, so the output never falls behind the scan.
@@ -22,6 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from fetalseg.data.dicom import DicomImage, decode_dicom, dicom_frame_count, is_dicom
+from fetalseg.data.gif import decode_gif
 from fetalseg.data.io import (
     check_size,
     list_images,
@@ -120,7 +123,9 @@ def open_clip(path: str | Path) -> tuple[Iterator[np.ndarray], float, int, Dicom
         fps = 1000.0 / d.frame_time_ms if d.frame_time_ms else DEFAULT_FPS
         return iter(d.frames), fps, d.n_frames, d
     if path.suffix.lower() == ".gif":
-        return (*_read_gif(path), None)
+        gif = decode_gif(read_file_bytes(path), str(path))  # all frames: within the clip limits
+        fps = 1000.0 / gif.frame_time_ms if gif.frame_time_ms else DEFAULT_FPS
+        return iter(gif.frames), fps, gif.n_frames, None
     require_extra("video", "reading or writing video files")
     import av
 
@@ -145,37 +150,6 @@ def open_clip(path: str | Path) -> tuple[Iterator[np.ndarray], float, int, Dicom
             container.close()
 
     return frames(), fps, count, None
-
-
-def _read_gif(path: Path) -> tuple[Iterator[np.ndarray], float, int]:
-    """GIFs through Pillow: FFmpeg's GIF demuxer merges frames that lack a delay."""
-    from PIL import Image, ImageSequence
-
-    try:
-        im = Image.open(path)
-        count = int(getattr(im, "n_frames", 1))
-        duration_ms = float(im.info.get("duration") or 40)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except Exception:
-        raise InputError(f"{path}: not a readable GIF") from None
-    size = im.size
-    check_size(*size, str(path))
-
-    def frames() -> Iterator[np.ndarray]:
-        with im:
-            try:
-                for frame in ImageSequence.Iterator(im):
-                    if frame.size != size:  # checked before its pixels are decoded
-                        w, h = frame.size
-                        raise InputError(f"{path}: a frame is {w}x{h}, not {size[0]}x{size[1]}")
-                    yield to_gray_uint8(np.asarray(frame.convert("L")), str(path))
-            except InputError:
-                raise
-            except Exception as e:  # Pillow decodes lazily: a corrupt frame fails here
-                raise InputError(f"{path}: GIF is corrupt after some frames ({e})") from None
-
-    return frames(), 1000.0 / max(duration_ms, 1.0), count
 
 
 def _frame_row(result: FrameResult) -> dict[str, object]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import torch
 from torch import nn
 
 from fetalseg.artifacts import (
-    ModelInfo,
+    LoadedModel,
     check_model_config,
     load_checkpoint,
     onnx_model_info,
@@ -35,14 +34,6 @@ __all__ = [
     "shipped_int8",
     "shipped_weights",
 ]
-
-
-@dataclass
-class LoadedModel(ModelInfo):
-    """:class:`~fetalseg.artifacts.ModelInfo` plus the PyTorch module (eval mode, fp32, CPU);
-    ``model`` is ``None`` for an ONNX file, of which only the config is read."""
-
-    model: nn.Module | None = None
 
 
 def inference_state(

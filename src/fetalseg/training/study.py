@@ -112,8 +112,10 @@ def _latency_ms(onnx_path: Path, size: tuple[int, int], iterations: int) -> floa
 def run_study(study: StudyConfig, progress: bool = True) -> dict[str, Any]:
     """Train, evaluate and time every row; write ``study.md``, ``study.json``, ``figure2.png``."""
     from fetalseg.data.hc18 import read_records, split_subjects
+    from fetalseg.export.calibration import calibration_batch
+    from fetalseg.export.onnx import export_onnx
+    from fetalseg.export.quantize import quantize_int8
     from fetalseg.inference.evaluate import evaluate_records
-    from fetalseg.inference.onnx_export import calibration_batch, export_onnx, quantize_int8
     from fetalseg.inference.predictor import Predictor
     from fetalseg.models import create_model
     from fetalseg.models.profile import count_macs, inference_params

@@ -15,14 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fetalseg.data.dicom import (
-    MAX_FRAMES,
-    MAX_TOTAL_PIXELS,
-    decode_dicom,
-    dicom_pixel_count,
-    is_dicom,
-)
-from fetalseg.data.io import MAX_PIXELS, check_size, decode_image
+from fetalseg.data.dicom import decode_dicom, dicom_pixel_count, is_dicom
+from fetalseg.data.gif import decode_gif, is_gif
+from fetalseg.data.io import MAX_FRAMES, MAX_PIXELS, MAX_TOTAL_PIXELS, decode_image
 from fetalseg.errors import InputError
 
 __all__ = [
@@ -78,44 +73,6 @@ def _image_format(data: bytes) -> str:
         return "image"
 
 
-def _decode_gif(data: bytes, name: str, max_frames: int) -> Upload | None:
-    """Frames of an animated GIF, or ``None`` for a single-frame GIF (decoded as an image)."""
-    from PIL import Image, ImageSequence
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as im:
-                w, h = im.size
-                check_size(w, h, name)
-                n = int(getattr(im, "n_frames", 1))
-                if n <= 1:
-                    return None
-                if n > max_frames:
-                    raise InputError(
-                        f"{name}: clip has {n} frames; at most {max_frames} are accepted"
-                    )
-                if n * w * h > MAX_TOTAL_PIXELS:
-                    raise InputError(f"{name}: {n} frames of {w}x{h} are too many pixels")
-                duration = im.info.get("duration")
-                frames = []
-                for f in ImageSequence.Iterator(im):
-                    # A frame reaching outside the first one's size would grow the canvas (and
-                    # the memory) past the checks above: refused before its pixels are decoded.
-                    if f.size != (w, h):
-                        raise InputError(
-                            f"{name}: frame {len(frames) + 1} is {f.size[0]}x{f.size[1]}, "
-                            f"larger than the clip's {w}x{h}"
-                        )
-                    frames.append(np.asarray(f.convert("L")))
-    except InputError:
-        raise
-    except Exception:
-        raise InputError(f"{name}: not a readable GIF (truncated or corrupt)") from None
-    frame_time = float(duration) if isinstance(duration, (int, float)) and duration > 0 else None
-    return Upload(name, "gif", np.stack(frames), frame_time_ms=frame_time)
-
-
 def decoded_pixels(data: bytes, name: str) -> int:
     """Pixels decoding ``data`` will hold (over all frames), from its header alone. 0 when the
     header cannot be read, or when the file is over its own limits (:data:`MAX_PIXELS` for an
@@ -157,9 +114,10 @@ def decode_upload(data: bytes, name: str, max_frames: int = MAX_FRAMES) -> Uploa
         return Upload(
             name, "dicom", d.frames, d.pixel_size_mm, d.pixel_size_source, d.frame_time_ms
         )
-    if data[:6] in (b"GIF87a", b"GIF89a"):
-        clip = _decode_gif(data, name, max_frames)
-        if clip is not None:
-            return clip
+    if is_gif(data):
+        gif = decode_gif(data, name, max_frames)
+        if gif.n_frames > 1:
+            return Upload(name, "gif", gif.frames, frame_time_ms=gif.frame_time_ms)
+        # one frame: an image like any other (decode_image's checks and gray conversion)
     image = decode_image(data, name)
     return Upload(name, _image_format(data), image[None])

@@ -51,10 +51,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {card} (how the model was trained)")
         return 0
     from fetalseg.config import default_data_root
-    from fetalseg.inference.export import export_model
+    from fetalseg.export.pipeline import export_model
+    from fetalseg.inference.weights import load_model
 
     data = args.data or default_data_root()
-    report = export_model(args.checkpoint, args.out, args.int8, data, args.overwrite)
+    report = export_model(load_model(args.checkpoint), args.out, args.int8, data, args.overwrite)
     print("\n".join(report.lines()))
     return 0
 

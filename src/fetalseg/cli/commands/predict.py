@@ -28,15 +28,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "input",
         help="image (PNG, JPEG, BMP, TIFF, DICOM), folder of images (HC18 _Annotation files "
         "skipped), or clip (.mp4 .avi .mov .mkv .gif, multi-frame DICOM); a DICOM file's own "
-        "pixel size is used unless --pixel-size or --pixel-csv gives one",
+        "pixel size wins over --pixel-size and --pixel-csv (a disagreement is noted)",
     )
     add_model_args(p)
     size = p.add_mutually_exclusive_group()
     size.add_argument(
-        "--pixel-size", type=float, help="pixel size in mm (all images; wins over DICOM's own)"
+        "--pixel-size", type=float, help="pixel size in mm (images without their own calibration)"
     )
     size.add_argument(
-        "--pixel-csv", help="CSV of filename,pixel size(mm) (HC18 format; wins over DICOM's own)"
+        "--pixel-csv",
+        help="CSV of filename,pixel size(mm) (HC18 format; images without their own calibration)",
     )
     p.add_argument("--out", default="out/predict", help="output folder")
     p.add_argument("--save-masks", action="store_true", help="write each head mask as a PNG")

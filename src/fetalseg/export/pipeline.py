@@ -6,12 +6,13 @@ import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from fetalseg.data.hc18 import read_gray, read_records, split_subjects
+from fetalseg.artifacts import LoadedModel
 from fetalseg.destination import output_file
 from fetalseg.errors import InputError
-from fetalseg.inference.weights import LoadedModel, load_model
+from fetalseg.export.calibration import calibration_batch
+from fetalseg.export.onnx import export_onnx
+from fetalseg.export.parity import parity_check, parity_images
+from fetalseg.export.quantize import quantize_int8
 
 
 @dataclass
@@ -32,46 +33,18 @@ class ExportReport:
         return out
 
 
-def parity_images(
-    loaded: LoadedModel, root: str | Path | None, n: int = 8
-) -> tuple[np.ndarray, str]:
-    """``n`` held-out HC18 test-split frames, or synthetic frames when no data is at hand."""
-    from fetalseg.data.preprocess import normalize, resize_image
-
-    size, channels = loaded.size, loaded.in_channels
-    images, source = None, ""
-    if root is not None and (Path(root) / "training_set").is_dir():
-        d = loaded.config["data"]
-        test = split_subjects(read_records(root), d["fractions"], d["split_seed"])[2][:n]
-        images = np.stack([resize_image(read_gray(r.image), size)[0] for r in test])
-        source = f"{len(test)} HC18 test-split images"
-    if images is None:
-        from fetalseg.data.synthetic import synthetic_set
-
-        images = synthetic_set(n, size).images
-        source = f"{n} synthetic frames (no HC18 data found)"
-    x = normalize(images)[:, None]
-    return np.ascontiguousarray(np.repeat(x, channels, axis=1)), source
-
-
 def export_model(
-    checkpoint: str | Path | None,
+    loaded: LoadedModel,
     out: str | Path | None,
     int8: bool,
     data_root: str | Path | None,
     overwrite: bool = False,
 ) -> ExportReport:
-    """Export ``checkpoint`` (default: shipped) to ONNX fp32 (+ int8 beside it, ``*_int8.onnx``),
-    with parity checks. The files follow :mod:`fetalseg.destination` (an existing file
-    is refused unless ``overwrite``; each is written whole, then moved into place)."""
-    from fetalseg.inference.onnx_export import (
-        calibration_batch,
-        export_onnx,
-        parity_check,
-        quantize_int8,
-    )
-
-    loaded = load_model(checkpoint)
+    """Export ``loaded`` (from :func:`fetalseg.inference.weights.load_model`) to ONNX fp32
+    (``out``, default ``out/export/<file stem>.onnx``; with ``int8`` also the static int8 model
+    beside it, ``*_int8.onnx``, calibrated on ``data_root``'s HC18 training split), then check
+    both against PyTorch. The files follow :mod:`fetalseg.destination` (an existing file is
+    refused unless ``overwrite``; each is written whole, then moved into place)."""
     if loaded.model is None:
         raise InputError(f"{loaded.source}: already ONNX; export from a .pt or .safetensors")
     if int8 and (data_root is None or not (Path(data_root) / "training_set").is_dir()):
