@@ -107,7 +107,7 @@ def run_demo(
         f"({np.mean(seconds) * 1000:.1f} ms/frame: {stage})",
         "quality: "
         + ", ".join(f"{verdicts.count(k)} {k}" for k in ("good", "check", "reject"))
-        + " (overlays: annotation yellow, prediction red, fitted ellipse green)",
+        + " (overlays: annotation yellow, prediction red, fitted ellipse green, axes cyan)",
         f"model: {predictor.loaded.source.name}, backend {predictor.backend}",
     ]
     report = "\n".join(["# fetalseg demo", "", *summary, "", *lines, ""])

@@ -82,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     _print_summary(exam, assessment)
     print(f"report: {args.out}")
     if args.dicom_out:
-        print(f"DICOM: {args.dicom_out}/ ({', '.join(written)})")
+        print(f"DICOM: {str(args.dicom_out).rstrip('/')}/ ({', '.join(written)})")
     return 0
 
 
