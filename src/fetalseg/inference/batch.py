@@ -334,8 +334,9 @@ def _fmt(x: object, spec: str) -> str:
     return "-" if x in ("", None) else format(float(x), spec)  # type: ignore[arg-type]
 
 
-def _ga_text(row: Mapping[str, object]) -> str:
-    """ "GA 19.8 wk (INTERGROWTH-21st)", or "GA out of range"."""
+def ga_text(row: Mapping[str, object]) -> str:
+    """A row's GA with its standard named, e.g. ``GA 19.8 wk (INTERGROWTH-21st)``, or ``GA out
+    of range``; ``row``: a frame's or a clip summary's ``ga_weeks`` and ``ga_standard``."""
     if row.get("ga_weeks") in ("", None):
         return "GA out of range"
     return f"GA {_fmt(row['ga_weeks'], '.1f')} wk ({ga_label(str(row['ga_standard']))})"
@@ -353,7 +354,7 @@ def report_lines(rows: Sequence[Mapping[str, object]], detail_limit: int = 20) -
             mm = r["hc_mm"] not in ("", None)
             nums = (
                 f"HC {_fmt(r['hc_mm'], '.1f')} mm, BPD {_fmt(r['bpd_mm'], '.1f')} mm, "
-                f"OFD {_fmt(r['ofd_mm'], '.1f')} mm, {_ga_text(r)}"
+                f"OFD {_fmt(r['ofd_mm'], '.1f')} mm, {ga_text(r)}"
                 if mm
                 else "no head"
                 if r["hc_px"] in ("", None)
