@@ -111,6 +111,14 @@ def evaluate_records(
 PCT = {*OVERLAP, *(f"net_{k}" for k in OVERLAP)}
 
 
+#: What the summary's metric names mean (one line under its table).
+METRIC_LEGEND = (
+    "dsc Dice, se sensitivity, pc precision, sp specificity, js Jaccard (on the image's own "
+    "grid; net_*: at the network's input size); hd / hd95 / assd: Hausdorff, its 95th "
+    "percentile, average symmetric surface distance; df: HC ours - HC18's CSV, adf: |df|."
+)
+
+
 def summary_markdown(ev: Evaluation, title: str = "") -> str:
     """Mean ± sd and median per metric; overlap in %, distances and HC in mm."""
     s = ev.summary
@@ -125,6 +133,8 @@ def summary_markdown(ev: Evaluation, title: str = "") -> str:
             f"| {name} | {v['mean'] * k:.2f} ± {v['sd'] * k:.2f}{unit} | {v['median'] * k:.2f} |"
         )
     lines += [
+        "",
+        METRIC_LEGEND,
         "",
         f"HC within ±3 mm: {s['within_3mm']['mean'] * 100:.1f} %; "
         f"no head found: {int(s['no_head']['mean'])}",
