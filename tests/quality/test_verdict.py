@@ -220,3 +220,25 @@ def test_a_second_pixel_size_that_disagrees_is_a_check() -> None:
     assert "pixel_size_conflict" in codes(q) and q.verdict == CHECK
     q = assess(frame(), logits, mask, fit.ellipse_px, fit, 0.15, "dicom", 0.15, thresholds=TH)
     assert q.verdict == GOOD
+
+
+def test_fitting_rule_gives_a_hole_floor() -> None:
+    """Revision 2 of the rule: no reference frame with a hole still leaves room for pin-holes."""
+    import numpy as np
+
+    from fetalseg.quality.study import DIRECTIONS, fit_thresholds
+
+    rng = np.random.default_rng(0)
+    rows = [
+        {
+            "hc_err_mm": 1.0,
+            "dsc": 0.97,
+            "category": "hc18",
+            "found": True,
+            **{name: float(rng.uniform(0.4, 0.6)) for name in DIRECTIONS},
+            "hole_fraction": 0.0,
+        }
+        for _ in range(50)
+    ]
+    spec = fit_thresholds(rows)["hole_fraction"]
+    assert spec["check"] == pytest.approx(0.001) and spec["reject"] == pytest.approx(0.005)

@@ -135,6 +135,10 @@ def is_accurate(r: dict) -> bool:
 
 #: share of accurate frames each feature may flag ``check`` (the fitting rule)
 CHECK_QUANTILE = 0.997
+#: the least ``span`` of a feature (revision 2 of the rule): no accurate validation frame has a
+#: hole, so a span of 0 made any hole, a pin-hole included, a ``reject``. A hole's area is a
+#: share of the head region's; 0.01 puts ``check`` at 0.1 % and ``reject`` at 0.5 % of it.
+MIN_SPAN = {"hole_fraction": 0.01}
 
 
 def fit_thresholds(rows: Sequence[dict]) -> dict[str, Any]:
@@ -147,7 +151,7 @@ def fit_thresholds(rows: Sequence[dict]) -> dict[str, Any]:
     (:data:`CHECK_QUANTILE`) in the bad direction (both tails for two-sided features) moved
     outwards by 0.1 ``span``; ``reject`` at R's most extreme value moved outwards by 0.5
     ``span``. Integer-valued ``components`` checks at > 1 region (the quantile) and rejects
-    above 3.
+    above 3. Revision 2: ``span`` is at least :data:`MIN_SPAN` (``hole_fraction``: 0.01).
     """
     ref = [
         r for r in rows if is_accurate(r) and r["category"] in ("hc18", "scanner") and r["found"]
@@ -159,7 +163,7 @@ def fit_thresholds(rows: Sequence[dict]) -> dict[str, Any]:
         if v.size < 10:
             continue
         p5, p95 = np.percentile(v, [5, 95])
-        span = float(p95 - p5)
+        span = max(float(p95 - p5), MIN_SPAN.get(name, 0.0))
         q = CHECK_QUANTILE
         if name == "components":
             out[name] = {"direction": "high", "check": float(np.quantile(v, q)), "reject": 3.0}
