@@ -98,3 +98,14 @@ def test_best_frame_without_features_is_the_median_frame():
     frames = [frame_result(f.mask, f.fit, (1.0, 1.0)) for f in (head(30), head(40), head(50))]
     s = clip(frames).to_dict()
     assert s["best_frame"] == s["key_frame"] == 1
+
+
+def test_every_output_names_its_ga_standard():
+    small, large = head(28), head(45)  # HC about 160 mm (IG dates it) and 256 mm (beyond 25+6)
+    assert small.to_dict()["ga_standard"] == "intergrowth21"
+    assert large.to_dict()["ga_standard"] == "hadlock"
+    assert "INTERGROWTH-21st" in small.message and "Hadlock 1984" in large.message
+    s = clip([head(28), head(28.5), head(29)]).to_dict()
+    assert s["ga_standard"] == "intergrowth21" and s["ga_weeks"] is not None
+    px_only = frame_result(small.mask, None, None)
+    assert px_only.to_dict()["ga_weeks"] is None and px_only.to_dict()["ga_standard"] is None

@@ -11,6 +11,11 @@ files without one. The scanner wrote its calibration for that very frame, while 
 is often typed once for a whole folder or carried over from another image; when the two disagree
 by more than 0.1 % the result's ``note`` says so.
 
+Gestational age: ``ga_weeks`` and ``ga_standard`` come from one rule,
+:func:`fetalseg.standards.ga_from_hc` (INTERGROWTH-21st 2016 within 14+0-25+6 weeks, else Hadlock
+1984), for frames and clips alike; ``Measurement.ga_weeks`` of :mod:`fetalseg.biometry` is
+Hadlock's alone and is not what the outputs show.
+
 Units: ``*_mm`` fields are millimetres and exist only when the frame has a pixel size (never
 invented); ``*_px`` fields are pixels of the original image, from the same ellipse fit.
 """
@@ -23,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from fetalseg.biometry import Ellipse, Measurement, Status, gestational_age_weeks, measure_head
+from fetalseg.biometry import Ellipse, Measurement, Status, measure_head
 from fetalseg.quality import CHECK, GOOD, REJECT, Quality, Reason, worst
+from fetalseg.standards import GAEstimate, ga_from_hc
 
 PixelSize = tuple[float, float]
 
@@ -124,17 +130,23 @@ class FrameResult:
 
     @property
     def status(self) -> str:
-        """``ok``, ``no_head``, ``out_of_range`` (no GA for this HC) ...; without a pixel size a
-        found head is ``ok`` (there is no GA to be out of range)."""
-        if not self.has_mm and self.found:
-            return Status.OK.value
-        return self.fit.status.value
+        """``ok``, ``no_head``, ``out_of_range`` (no GA for this HC by :func:`ga_from_hc`);
+        without a pixel size a found head is ``ok`` (there is no GA to be out of range)."""
+        if not self.found:
+            return Status.NO_HEAD.value
+        if self.has_mm and self.ga_weeks is None:
+            return Status.OUT_OF_RANGE.value
+        return Status.OK.value
 
     @property
     def message(self) -> str:
-        if not self.has_mm and self.found:
+        if not self.found:
+            return self.fit.message
+        if not self.has_mm:
             return PX_ONLY_MESSAGE
-        return self.fit.message
+        f = self.fit
+        base = f"HC {f.hc_mm:.1f} mm, BPD {f.bpd_mm:.1f} mm, OFD {f.ofd_mm:.1f} mm. "
+        return base + self.ga_estimate.message  # type: ignore[union-attr]
 
     def _mm(self, value: float | None) -> float | None:
         return value if self.has_mm and self.found else None
@@ -153,8 +165,24 @@ class FrameResult:
         return self._mm(self.fit.ofd_mm)
 
     @property
+    def ga_estimate(self) -> GAEstimate | None:
+        """GA from this frame's HC by :func:`fetalseg.standards.ga_from_hc` (``None`` without
+        an HC in mm)."""
+        hc = self.hc_mm
+        return None if hc is None else ga_from_hc(hc)
+
+    @property
     def ga_weeks(self) -> float | None:
-        return self.fit.ga_weeks if self.has_mm and self.found else None
+        """GA (weeks) from HC by :func:`ga_from_hc`; ``None`` without one."""
+        g = self.ga_estimate
+        return None if g is None else g.weeks
+
+    @property
+    def ga_standard(self) -> str | None:
+        """The standard :attr:`ga_weeks` is by (``"intergrowth21"`` or ``"hadlock"``), ``None``
+        without a GA."""
+        g = self.ga_estimate
+        return None if g is None or g.weeks is None else g.standard
 
     def px(self) -> dict[str, float | None]:
         """The fitted ellipse in px of the original image (all ``None`` without a head).
@@ -183,6 +211,7 @@ class FrameResult:
             "bpd_mm": self.bpd_mm,
             "ofd_mm": self.ofd_mm,
             "ga_weeks": self.ga_weeks,
+            "ga_standard": self.ga_standard,
             **self.px(),
             "pixel_size_mm": None if self.pixel_size_mm is None else list(self.pixel_size_mm),
             "pixel_size_source": self.pixel_size_source,
@@ -390,13 +419,15 @@ class ClipResult:
 
     def medians(self) -> dict[str, float | None]:
         """Median HC/BPD/OFD of the used frames in mm (``None`` without a pixel size) and px,
-        and the GA of the median HC."""
+        and the GA of the median HC with its standard (:func:`ga_from_hc`)."""
         heads = [f.to_dict() for f in self.used]
         out = {k: _median([h[k] for h in heads]) for k in ("hc_px", "bpd_px", "ofd_px")}
         mm = self.pixel_size_mm is not None and bool(heads)
         for k in ("hc_mm", "bpd_mm", "ofd_mm"):
             out[k] = _median([h[k] for h in heads]) if mm else None
-        out["ga_weeks"] = gestational_age_weeks(out["hc_mm"]) if out["hc_mm"] else None
+        ga = ga_from_hc(out["hc_mm"]) if out["hc_mm"] else None
+        out["ga_weeks"] = None if ga is None else ga.weeks
+        out["ga_standard"] = None if ga is None or ga.weeks is None else ga.standard
         return out
 
     @property
@@ -421,7 +452,7 @@ class ClipResult:
         if self.pixel_size_mm is None:
             text += " Pixel size unknown: px only."
         elif self.status == Status.OUT_OF_RANGE.value:
-            text += " Median HC outside the range of Hadlock's formula: no GA."
+            text += " Median HC outside the GA formulas' range: no GA."
         if self.frames_disagree:
             text += " The frames disagree: check the clip."
         return text

@@ -139,15 +139,22 @@ def test_missing_file_is_an_input_error(model, tmp_path):
 
 
 def test_the_readme_python_example_runs(tmp_path, monkeypatch):
-    """The README's ``python`` block, run as written (with its file names made here)."""
+    """The README's ``python`` block, run as written (with its file names made here: an HC18
+    path relative to the repository root, and a clip)."""
     text = README.read_text(encoding="utf-8")
     start = text.index("```python\n") + len("```python\n")
     code = text[start : text.index("```", start)]
     image, _, _ = synthetic_frame(400, 300, rng=1)
-    cv2.imwrite(str(tmp_path / "frame.png"), image)
-    (tmp_path / "scan.dcm").write_bytes(encode_ultrasound_dicom(image, (0.015, 0.015)))
-    monkeypatch.chdir(tmp_path)
+    hc18 = tmp_path / "shared" / "hc18" / "test_set"
+    hc18.mkdir(parents=True)
+    cv2.imwrite(str(hc18 / "001_HC.png"), image)
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    clip = np.stack([image, image])
+    (repo / "sweep.dcm").write_bytes(encode_ultrasound_dicom(clip, (0.015, 0.015)))
+    monkeypatch.chdir(repo)
     namespace: dict[str, object] = {}
     exec(compile(code, "README.md", "exec"), namespace)
     result = namespace["result"]
     assert isinstance(result, fetalseg.FrameResult) and result.hc_mm is not None
+    assert isinstance(namespace["clip"], fetalseg.ClipResult)

@@ -48,3 +48,17 @@ def test_verdict_and_reason_on_a_dark_box():
     assert colour_count(plain[-40:], VERDICT[REJECT]) == 0
     good = draw_overlay(image, mask, None, [], Quality(GOOD))
     assert colour_count(good[-40:], VERDICT[GOOD]) > 10
+
+
+def test_numbers_on_a_dark_box_and_the_ga_names_its_standard():
+    from fetalseg.inference.overlay import measurement_lines
+
+    image, mask = scene()
+    m = measure_head(mask, 0.15)  # HC about 151 mm: dated by INTERGROWTH-21st
+    lines = measurement_lines(m)
+    assert lines[-1].endswith("(INTERGROWTH-21st)")
+    assert measurement_lines(measure_head(mask, 0.25))[-1].endswith("(Hadlock)")  # 252 mm
+    out = draw_overlay(image, mask, None, lines)
+    box = out[5:120, 5:200]
+    assert (box < 60).all(axis=2).mean() > 0.5  # dark behind the text, on a bright frame
+    assert (box > 200).all(axis=2).sum() > 100  # white text

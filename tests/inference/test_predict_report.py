@@ -20,6 +20,7 @@ def row(name: str, verdict: str, hc: float | str = 180.0, size: float | str = 0.
         "bpd_mm": 50.0 if mm else "",
         "ofd_mm": 62.0 if mm else "",
         "ga_weeks": 20.1 if mm else "",
+        "ga_standard": "intergrowth21" if mm else "",
         "hc_px": 1200.0,
         "pixel_size_mm": size,
         "quality": verdict,
@@ -29,7 +30,9 @@ def row(name: str, verdict: str, hc: float | str = 180.0, size: float | str = 0.
 
 def test_small_runs_get_a_line_per_file_with_the_first_reason():
     lines = report_lines([row("a.png", "good"), row("b.png", "check")])
-    assert lines[0] == "a.png: ok, HC 180.0 mm, BPD 50.0 mm, OFD 62.0 mm, GA 20.1 wk; good"
+    assert lines[0] == (
+        "a.png: ok, HC 180.0 mm, BPD 50.0 mm, OFD 62.0 mm, GA 20.1 wk (INTERGROWTH-21st); good"
+    )
     assert lines[1].endswith("; check (The network is unsure.)")  # the first reason only
     assert "Cut." not in lines[1]
     assert lines[2] == "quality: 1 good, 1 check"

@@ -134,3 +134,19 @@ def test_cephalic_index() -> None:
     assert cephalic_index(86.0, 100.0).status == Status.OK
     with pytest.raises(InputError):
         cephalic_index(0.0, 60.0)
+
+
+def test_ga_from_hc_is_intergrowth_in_its_range_else_hadlock() -> None:
+    from fetalseg.standards import ga_from_hc
+
+    ig = ga_from_hc(175.0)  # about 20 weeks: INTERGROWTH-21st dates it
+    assert ig.standard == "intergrowth21" and ig.weeks == estimate_ga(175.0).weeks
+    late = ga_from_hc(300.0)  # about 33 weeks: beyond IG's 25+6, Hadlock's estimate, named
+    assert late.standard == "hadlock" and late.weeks == pytest.approx(hadlock_ga_weeks(300.0))
+    assert "Hadlock 1984 used" in late.message
+    assert ga_from_hc(300.0, "intergrowth21").weeks == late.weeks  # the default is the rule
+    assert ga_from_hc(175.0, "hadlock").standard == "hadlock"  # an explicit choice is strict
+    lo, hi = HADLOCK_HC_RANGE_MM
+    for hc in (lo - 1.0, hi + 1.0):  # outside both formulas: no GA, never NaN
+        none = ga_from_hc(hc)
+        assert none.weeks is None and none.status.value == "value_out_of_range"

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from web_helpers import dicom_bytes, gif_bytes, png_bytes
 
-from fetalseg.biometry import gestational_age_weeks
+from fetalseg.standards import ga_from_hc
 from fetalseg.web.app import create_app
 
 MM_FIELDS = ("hc_mm", "bpd_mm", "ofd_mm")
@@ -102,7 +102,8 @@ def test_measure_png_with_pixel_size(client, frame):
     assert m["hc_mm"] == pytest.approx(0.15 * m["hc_px"], rel=1e-6)
     assert m["bpd_mm"] == pytest.approx(0.15 * m["bpd_px"], rel=1e-6)
     assert m["ofd_mm"] == pytest.approx(0.15 * m["ofd_px"], rel=1e-6)
-    assert m["ga_weeks"] == pytest.approx(gestational_age_weeks(m["hc_mm"]))
+    ga = ga_from_hc(m["hc_mm"])  # the package's one GA rule, its standard named
+    assert m["ga_weeks"] == pytest.approx(ga.weeks) and m["ga_standard"] == ga.standard
     assert res["frames"] == [m] and res["summary"] is None
     assert overlay_image(res).shape == (240, 320, 3)
     assert set(res["timing_ms"]) >= {"decode_ms", "model_ms", "total_ms", "queue_ms"}

@@ -125,3 +125,22 @@ def test_dicom_download_of_a_png_adds_the_secondary_capture(client, frame):
 def test_openapi_lists_the_downloads(client):
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/api/report", "/api/dicom"} <= set(paths)
+
+
+def test_batch_items_carry_the_clinical_block(client, frame):
+    files = [
+        ("files", ("one.png", png_bytes(frame), "image/png")),
+        ("files", ("bad.png", b"not an image", "image/png")),
+    ]
+    form = {"pixel_size_mm": "0.3", "ga": "20+3", "standard": "who"}
+    body = client.post("/api/measure/batch", files=files, data=form).json()
+    one, bad = body["results"]
+    single = post(client, "/api/measure", "one.png", png_bytes(frame), **form).json()
+    assert one["clinical"] == single["clinical"]  # one function for both endpoints
+    assert (
+        one["clinical"]["standard"] == "who2017" and one["clinical"]["known_ga"]["text"] == "20w3d"
+    )
+    assert one["clinical"]["ga_estimate"]["standard"] == one["measurement"]["ga_standard"]
+    assert "clinical" not in bad
+    r = client.post("/api/measure/batch", files=files[:1], data={"ga": "20+9"})
+    assert r.status_code == 422 and "20+9" in r.json()["error"]

@@ -3,7 +3,8 @@
 The browser is Debian's ``chromium`` (``/usr/bin/chromium``, installed by ``.ci/run``), driven by
 the ``playwright`` package (its own browser downloads are not used). Set
 ``FETALSEG_SCREENSHOT=/path/shot.png`` to keep a screenshot of the measured page (with a known
-GA), and ``FETALSEG_REPORT_SCREENSHOT=/path/report.png`` for one of the report it downloads.
+GA), ``FETALSEG_REPORT_SCREENSHOT=/path/report.png`` for one of the report it downloads, and
+``FETALSEG_CLIP_SCREENSHOT=/path/clip.png`` for the clip view.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import pytest
 import uvicorn
 from playwright.sync_api import sync_playwright
 
+from fetalseg.data.dicom import encode_ultrasound_dicom
 from fetalseg.data.synthetic import synthetic_frame
 from fetalseg.inference.predictor import Predictor
 from fetalseg.web.app import create_app
@@ -238,6 +240,68 @@ def test_page_in_headless_chromium(tiny_checkpoint, tmp_path):
             browser.close()
     # the failed upload's 422 is logged by Chromium as a failed resource: nothing else
     assert [e for e in errors if "422" not in e] == []
+
+
+def clip_predictor(checkpoint: Path, frames: list[tuple[np.ndarray, np.ndarray]]) -> Predictor:
+    """Like :func:`truth_predictor` for a clip: each frame's network output is that frame's
+    true head (frames told apart by their network input)."""
+    p = Predictor(checkpoint, "torch")
+    w, h = p.size
+    table = []
+    for image, mask in frames:
+        frac = cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA)
+        table.append((p.preprocess(image)[0], ((frac - 0.5) * 16.0).astype(np.float32)))
+
+    def logits(x: np.ndarray) -> np.ndarray:
+        return next(lk[None] for xk, lk in table if xk.shape == x.shape and np.allclose(xk, x))
+
+    p.logits = logits  # type: ignore[method-assign]
+    return p
+
+
+@pytest.mark.slow  # a server process / a browser
+def test_clip_view_shows_the_verdict_best_frame_and_disagreement(tiny_checkpoint, tmp_path):
+    """A DICOM clip of four different heads: the page shows the clip's verdict, its best
+    frame and a warning that the frames disagree, as the API's summary says."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
+    made = [synthetic_frame(rng=k)[:2] for k in (0, 2, 4, 6)]  # HC about 186, 136, 234, 174 mm
+    clip = tmp_path / "sweep.dcm"
+    clip.write_bytes(encode_ultrasound_dicom(np.stack([f for f, _ in made]), (0.015, 0.015)))
+    app = create_app(clip_predictor(tiny_checkpoint, made))
+    errors: list[str] = []
+    with running_server(app) as url, sync_playwright() as pw:
+        api = httpx.post(
+            f"{url}/api/measure", files={"file": (clip.name, clip.read_bytes())}, timeout=60
+        ).json()
+        s = api["summary"]
+        assert s["frames_disagree"] and s["best_frame"] is not None, s
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1000})
+            page.set_default_timeout(30_000)
+            page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+            page.goto(url)
+            page.set_input_files("#file-input", str(clip))
+            page.wait_for_function("() => !document.getElementById('clip-summary').hidden")
+            assert page.locator("#clip-verdict").get_attribute("data-verdict") == s["quality"]
+            assert page.locator("#verdict").get_attribute("data-verdict") == s["quality"]
+            assert shown(page, "verdict-word").startswith("Clip")
+            assert page.locator("#clip-disagree").is_visible()
+            assert "disagree" in shown(page, "clip-disagree")
+            assert page.locator("#clip-best").get_attribute("data-frame") == str(s["best_frame"])
+            assert f"frame {s['best_frame'] + 1}" in shown(page, "clip-best")
+            assert page.locator("#frames-table tbody tr").count() == 4
+            assert page.locator("#frames-table tr.best").count() == 1
+            assert abs(float(shown(page, "ga")) - s["ga_weeks"]) <= 0.05 + 1e-9
+            assert "INTERGROWTH-21st" in shown(page, "ga-by")  # the GA names its standard
+            if shot := os.environ.get("FETALSEG_CLIP_SCREENSHOT"):
+                page.screenshot(path=shot, full_page=True)
+        finally:
+            browser.close()
+    assert errors == []
 
 
 @pytest.mark.slow  # a server process / a browser

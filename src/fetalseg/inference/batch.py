@@ -42,6 +42,7 @@ from fetalseg.inference.overlay import draw_overlay, measurement_lines
 from fetalseg.inference.predictor import Predictor
 from fetalseg.quality import PIXEL_SIZE_RANGE_MM, Quality
 from fetalseg.result import FrameResult, as_pixel_size, frame_result, resolve_calibration
+from fetalseg.standards import ga_label
 
 FIELDS = (
     "file",
@@ -52,6 +53,7 @@ FIELDS = (
     "bpd_mm",
     "ofd_mm",
     "ga_weeks",
+    "ga_standard",
     "hc_px",
     "center_x_px",
     "center_y_px",
@@ -325,6 +327,14 @@ def _fmt(x: object, spec: str) -> str:
     return "-" if x in ("", None) else format(float(x), spec)  # type: ignore[arg-type]
 
 
+def ga_text(row: Mapping[str, object]) -> str:
+    """A row's GA with its standard named, e.g. ``GA 19.8 wk (INTERGROWTH-21st)``, or ``GA out
+    of range``; ``row``: a frame's or a clip summary's ``ga_weeks`` and ``ga_standard``."""
+    if row.get("ga_weeks") in ("", None):
+        return "GA out of range"
+    return f"GA {_fmt(row['ga_weeks'], '.1f')} wk ({ga_label(str(row['ga_standard']))})"
+
+
 def report_lines(rows: Sequence[Mapping[str, object]], detail_limit: int = 20) -> list[str]:
     """What ``fetalseg predict`` prints: one line per file (HC, BPD, OFD, GA, verdict and its
     first reason) for up to ``detail_limit`` files, else a summary by verdict; a line when
@@ -337,7 +347,7 @@ def report_lines(rows: Sequence[Mapping[str, object]], detail_limit: int = 20) -
             mm = r["hc_mm"] not in ("", None)
             nums = (
                 f"HC {_fmt(r['hc_mm'], '.1f')} mm, BPD {_fmt(r['bpd_mm'], '.1f')} mm, "
-                f"OFD {_fmt(r['ofd_mm'], '.1f')} mm, GA {_fmt(r['ga_weeks'], '.1f')} wk"
+                f"OFD {_fmt(r['ofd_mm'], '.1f')} mm, {ga_text(r)}"
                 if mm
                 else "no head"
                 if r["hc_px"] in ("", None)

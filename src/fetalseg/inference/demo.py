@@ -18,6 +18,7 @@ from fetalseg.data.io import write_image
 from fetalseg.inference.overlay import draw_overlay, measurement_lines
 from fetalseg.inference.predictor import Predictor
 from fetalseg.metrics import overlap_metrics
+from fetalseg.standards import ga_from_hc, ga_label
 
 
 @dataclass
@@ -66,7 +67,8 @@ def run_demo(
     predictor.predict(frames[0].image, frames[0].pixel_size_mm)  # warm-up, not timed
     predictor.timings.clear()
     lines = [
-        "| frame | DSC % | HC true mm | HC pred mm | abs err mm | BPD mm | GA wk | quality |",
+        "| frame | DSC % | HC true mm | HC pred mm | abs err mm | BPD mm | GA wk (standard) "
+        "| quality |",
         "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     dscs, errs, seconds, verdicts = [], [], [], []
@@ -88,9 +90,13 @@ def run_demo(
         verdict = q.verdict if q is not None else ""
         verdicts.append(verdict)
         first = f" ({q.reasons[0].code})" if q is not None and q.reasons else ""
+        ga = None if m.hc_mm is None else ga_from_hc(m.hc_mm)
+        ga_cell = (
+            "-" if ga is None or ga.weeks is None else f"{ga.weeks:.1f} ({ga_label(ga.standard)})"
+        )
         lines.append(
             f"| {f.name} | {dsc * 100:.1f} | {f.hc_mm:.1f} | {_fmt(m.hc_mm)} | {err:.2f} | "
-            f"{_fmt(m.bpd_mm)} | {_fmt(m.ga_weeks)} | {verdict}{first} |"
+            f"{_fmt(m.bpd_mm)} | {ga_cell} | {verdict}{first} |"
         )
     t = predictor.timings
     stage = ", ".join(f"{k} {np.mean(v) * 1000:.1f} ms" for k, v in t.items())
@@ -101,7 +107,7 @@ def run_demo(
         f"({np.mean(seconds) * 1000:.1f} ms/frame: {stage})",
         "quality: "
         + ", ".join(f"{verdicts.count(k)} {k}" for k in ("good", "check", "reject"))
-        + " (overlays: annotation yellow, prediction red, fitted ellipse green)",
+        + " (overlays: annotation yellow, prediction red, fitted ellipse green, axes cyan)",
         f"model: {predictor.loaded.source.name}, backend {predictor.backend}",
     ]
     report = "\n".join(["# fetalseg demo", "", *summary, "", *lines, ""])

@@ -111,6 +111,14 @@ def evaluate_records(
 PCT = {*OVERLAP, *(f"net_{k}" for k in OVERLAP)}
 
 
+#: What the summary's metric names mean (one line under its table).
+METRIC_LEGEND = (
+    "dsc Dice, se sensitivity, pc precision, sp specificity, js Jaccard (on the image's own "
+    "grid; net_*: at the network's input size); hd / hd95 / assd: Hausdorff, its 95th "
+    "percentile, average symmetric surface distance; df: HC ours - HC18's CSV, adf: |df|."
+)
+
+
 def summary_markdown(ev: Evaluation, title: str = "") -> str:
     """Mean ± sd and median per metric; overlap in %, distances and HC in mm."""
     s = ev.summary
@@ -125,6 +133,8 @@ def summary_markdown(ev: Evaluation, title: str = "") -> str:
             f"| {name} | {v['mean'] * k:.2f} ± {v['sd'] * k:.2f}{unit} | {v['median'] * k:.2f} |"
         )
     lines += [
+        "",
+        METRIC_LEGEND,
         "",
         f"HC within ±3 mm: {s['within_3mm']['mean'] * 100:.1f} %; "
         f"no head found: {int(s['no_head']['mean'])}",
@@ -166,34 +176,41 @@ def write_outputs(ev: Evaluation, out: str | Path, title: str = "") -> dict[str,
 
 
 def plot_cases(ev: Evaluation, path: Path, n: int = 4) -> None:
-    """Worst and best ``n`` images by DSC: image, truth contour (green), prediction (red)."""
+    """Worst and best ``n`` images by DSC, drawn as every overlay is
+    (:func:`fetalseg.inference.overlay.draw_overlay`: annotation yellow, prediction red, fitted
+    ellipse green, axes cyan), titled with DSC, ADF and the quality verdict."""
     import cv2
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from fetalseg.biometry import measure_head
+    from fetalseg.inference.overlay import VERDICT, draw_overlay
+
     ranked = sorted(ev.rows, key=lambda r: float(r["dsc"]))  # type: ignore[arg-type]
     n = min(n, max(1, len(ranked) // 2))
     picks = [("worst", r) for r in ranked[:n]] + [("best", r) for r in ranked[::-1][:n]]
-    fig, axes = plt.subplots(2, n, figsize=(3.2 * n, 5.2), squeeze=False)
+    fig, axes = plt.subplots(2, n, figsize=(3.2 * n, 6.0), squeeze=False)
     for ax, (kind, row) in zip(axes.flat, picks):
         image, truth, pred = ev.examples[str(row["file"])]
-        rgb = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-        from fetalseg.inference.overlay import CONTOUR, TRUTH
-
-        for mask, bgr in ((truth, TRUTH), (pred, CONTOUR)):
-            colour = bgr[::-1]  # matplotlib shows RGB
-            contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-            cv2.drawContours(rgb, contours, -1, colour, max(1, image.shape[1] // 300))
+        fit = measure_head(pred, 1.0).ellipse_px
+        rgb = cv2.cvtColor(draw_overlay(image, pred, fit, [], truth=truth), cv2.COLOR_BGR2RGB)
         ax.imshow(rgb)
+        verdict = str(row.get("quality") or "")
+        colour = tuple(c / 255 for c in VERDICT.get(verdict, (0, 0, 0))[::-1])
         ax.set_title(
             f"{kind}: {row['file']}\nDSC {float(row['dsc']) * 100:.1f} %, "
-            f"ADF {float(row['adf_mm']):.1f} mm",
+            f"ADF {float(row['adf_mm']):.1f} mm, {verdict or 'no verdict'}",
             fontsize=8,
+            color=colour,
         )
         ax.axis("off")
-    fig.suptitle("yellow: annotation, red: prediction", fontsize=9)
-    fig.tight_layout()
+    fig.suptitle(
+        "yellow: annotation, red: prediction, green: fitted ellipse, cyan: axes; "
+        "title colour: quality verdict",
+        fontsize=9,
+    )
+    fig.tight_layout(h_pad=1.5)
     fig.savefig(path, dpi=110)
     plt.close(fig)

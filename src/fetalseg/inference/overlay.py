@@ -15,6 +15,7 @@ import numpy as np
 
 from fetalseg.biometry import Ellipse, Measurement
 from fetalseg.quality import Quality
+from fetalseg.standards import ga_from_hc, ga_label
 
 CONTOUR = (0, 0, 255)  # BGR red: what the network segmented
 ELLIPSE = (0, 255, 0)  # green: the fitted ellipse HC is measured on
@@ -32,8 +33,16 @@ def measurement_lines(m: Measurement | None, hc_px: float | None = None) -> list
     if not m.found:
         return ["no head found"]
     lines = [f"HC  {m.hc_mm:.1f} mm", f"BPD {m.bpd_mm:.1f} mm", f"OFD {m.ofd_mm:.1f} mm"]
-    lines.append(f"GA  {m.ga_weeks:.1f} wk" if m.ga_weeks is not None else "GA  out of range")
-    return lines
+    return [*lines, ga_line(m.hc_mm)]
+
+
+def ga_line(hc_mm: float | None) -> str:
+    """ "GA 19.8 wk (INTERGROWTH-21st)": the GA of :func:`fetalseg.standards.ga_from_hc`, with
+    its standard named."""
+    ga = None if hc_mm is None else ga_from_hc(hc_mm)
+    if ga is None or ga.weeks is None:
+        return "GA  out of range"
+    return f"GA  {ga.weeks:.1f} wk ({ga_label(ga.standard)})"
 
 
 def draw_overlay(
@@ -69,24 +78,30 @@ def draw_overlay(
             p1 = (round(cx - length * dx), round(cy - length * dy))
             p2 = (round(cx + length * dx), round(cy + length * dy))
             cv2.line(out, p1, p2, AXES, thick, cv2.LINE_AA)
-    font_scale = 0.6 * scale
-    y = round(28 * scale)
-    for line in lines:
-        for colour, t in (((0, 0, 0), thick + 2), ((255, 255, 255), thick)):
-            cv2.putText(
-                out,
-                line,
-                (round(10 * scale), y),
-                cv2.FONT_HERSHEY_SIMPLEX,
-                font_scale,
-                colour,
-                t,
-                cv2.LINE_AA,
-            )
-        y += round(26 * scale)
+    draw_lines(out, lines, scale)
     if quality is not None:
         draw_verdict(out, quality, scale)
     return out
+
+
+def _darken(out: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> None:
+    """Darken ``out[y0:y1, x0:x1]`` to a quarter: a box white or coloured text reads on."""
+    box = out[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)]
+    box[:] = (box * 0.25).astype(np.uint8)
+
+
+def draw_lines(out: np.ndarray, lines: list[str], scale: float) -> None:
+    """The measurement ``lines`` in white on a dark box at the top left."""
+    if not lines:
+        return
+    font, fs, t = cv2.FONT_HERSHEY_SIMPLEX, 0.6 * scale, max(1, round(2 * scale))
+    step, pad, x = round(26 * scale), round(6 * scale), round(10 * scale)
+    width = max(cv2.getTextSize(line, font, fs, t)[0][0] for line in lines)
+    top = round(28 * scale)
+    bottom = top + step * (len(lines) - 1) + 2 * pad
+    _darken(out, x - pad, top - step + pad, x + width + pad, bottom)
+    for i, line in enumerate(lines):
+        cv2.putText(out, line, (x, top + i * step), font, fs, (255, 255, 255), t, cv2.LINE_AA)
 
 
 def draw_verdict(out: np.ndarray, quality: Quality, scale: float) -> None:
@@ -102,7 +117,6 @@ def draw_verdict(out: np.ndarray, quality: Quality, scale: float) -> None:
     pad = round(6 * scale)
     y1 = out.shape[0] - pad
     y0 = y1 - h - base - 2 * pad
-    box = out[max(0, y0) : y1 + pad, : w + 3 * pad]
-    box[:] = (box * 0.25).astype(np.uint8)  # darken: readable on any frame
+    _darken(out, 0, y0, w + 3 * pad, y1 + pad)  # readable on any frame
     colour = VERDICT.get(quality.verdict, (255, 255, 255))
     cv2.putText(out, text, (pad, y1 - base), font, fs, colour, t, cv2.LINE_AA)

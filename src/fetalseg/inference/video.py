@@ -56,6 +56,7 @@ FRAME_FIELDS = (
     "bpd_mm",
     "ofd_mm",
     "ga_weeks",
+    "ga_standard",
     "hc_px",
     "quality",
     "quality_reasons",

@@ -59,7 +59,9 @@ def assess_values(
     ga_standard: str | None = None,
 ) -> Assessment:
     """The clinical reading of HC / BPD / OFD ``values`` (mm, ``None``: not measured): GA
-    from HC by ``ga_standard`` (default: ``standard`` if it dates, else the default one),
+    from HC by :func:`fetalseg.standards.ga_from_hc` with ``ga_standard`` (default:
+    ``standard`` if it dates, else the default one; the default falls back to Hadlock 1984
+    outside INTERGROWTH-21st's dating range, as every frame result does),
     centiles by ``standard`` at ``known_ga_weeks`` (``None``: no centiles), cephalic index.
 
     A standard that does not chart a measure, or a GA outside its range, gives a result with
@@ -74,7 +76,7 @@ def assess_values(
     if ga_standard is None:
         std = standards.get_standard(standard)
         ga_standard = std.name if std.dating else standards.DEFAULT_GA_STANDARD
-    out.ga_estimate = standards.estimate_ga(hc, ga_standard)
+    out.ga_estimate = standards.ga_from_hc(hc, ga_standard)  # the package's one GA rule
     bpd, ofd = values.get("bpd"), values.get("ofd")
     if bpd is not None and ofd is not None:
         out.cephalic_index = standards.cephalic_index(bpd, ofd)

@@ -327,7 +327,7 @@ def _status_text(exam: Exam) -> tuple[str, str]:
     m = exam.selected.measurement
     if m is None:
         return "status-warn", "pixel size unknown: the head was segmented but not measured in mm"
-    if m.status.value == "ok":  # the numbers are in the table (its message names Hadlock's GA)
+    if m.status.value == "ok":  # the numbers and the GA are in the tables below
         return "status-ok", "ok: head measured"
     return "status-warn", f"{m.status.value}: {m.message}"
 

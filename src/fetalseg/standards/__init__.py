@@ -2,7 +2,8 @@
 
 * Centiles / z-scores of HC, BPD, OFD at a known GA: :func:`assess`, :func:`value_at_centile`,
   :func:`centile_curves`, against INTERGROWTH-21st (default) or WHO 2017 (:data:`STANDARDS`).
-* GA from HC: :func:`estimate_ga` (INTERGROWTH-21st 2016 by default, or Hadlock 1984).
+* GA from HC: :func:`estimate_ga` (one formula), :func:`ga_from_hc` (the rule every output
+  uses: INTERGROWTH-21st 2016 in its range, else Hadlock 1984).
 * GA given by the user: :func:`parse_ga` ("20w3d", "20+3"), :func:`ga_from_dates`.
 * Cephalic index: :func:`cephalic_index`.
 
@@ -29,6 +30,8 @@ from fetalseg.standards.core import (
     estimate_ga,
     estimate_ga_all,
     format_centile,
+    ga_from_hc,
+    ga_label,
     get_standard,
     value_at_centile,
 )
@@ -75,6 +78,8 @@ __all__ = [
     "format_centile",
     "format_ga",
     "ga_from_dates",
+    "ga_from_hc",
+    "ga_label",
     "get_standard",
     "ig_dating_band_days",
     "ig_ga_days_from_hc",

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from statistics import NormalDist
 from types import MappingProxyType
@@ -76,6 +76,8 @@ __all__ = [
     "estimate_ga",
     "estimate_ga_all",
     "format_centile",
+    "ga_from_hc",
+    "ga_label",
     "get_standard",
     "value_at_centile",
 ]
@@ -594,6 +596,44 @@ def estimate_ga(hc_mm: float, standard: str = DEFAULT_GA_STANDARD) -> GAEstimate
         f"GA {format_ga(weeks)}{pm} from HC {hc:.1f} mm ({std.title}).",
         **common,
     )
+
+
+def ga_from_hc(hc_mm: float, standard: str | None = None) -> GAEstimate:
+    """The GA fetalseg reports for a measured HC (mm): the package's one rule, used by every
+    frame and clip result, the CSV / JSON / overlay / terminal outputs, the page and the report.
+
+    * ``standard`` given (a report's or the page's ``--standard hadlock``): that formula only,
+      as :func:`estimate_ga`.
+    * ``standard`` ``None`` or :data:`DEFAULT_GA_STANDARD`: INTERGROWTH-21st (2016) where its
+      estimate lies in its dating range (14+0-25+6 weeks), else **Hadlock 1984** (12-42 weeks,
+      with its wider ±days) — so a third-trimester head still gets a GA, named as Hadlock's in
+      ``GAEstimate.standard`` and its message; outside both ranges ``value_out_of_range``
+      under the default's name.
+
+    Why: INTERGROWTH-21st is the default standard (docs/clinical.md, "Which standard is the
+    default"), but its HC formula dates only up to 25+6 weeks; Hadlock's covers the rest.
+    """
+    if standard is not None and get_standard(standard).name != DEFAULT_GA_STANDARD:
+        return estimate_ga(hc_mm, standard)
+    first = estimate_ga(hc_mm, DEFAULT_GA_STANDARD)
+    if first.status is Status.OK:
+        return first
+    fallback = estimate_ga(hc_mm, "hadlock")
+    if fallback.status is not Status.OK:
+        return replace(first, message=first.message + " Nor from Hadlock 1984 (12-42 weeks).")
+    lo, hi = first.valid_range_weeks or (0.0, 0.0)
+    note = (
+        f" HC outside {get_standard(DEFAULT_GA_STANDARD).title}'s dating range "
+        f"({format_ga(lo)}-{format_ga(hi - 1 / 7)}): Hadlock 1984 used."
+    )
+    return replace(fallback, message=fallback.message + note)
+
+
+def ga_label(standard: str | None) -> str:
+    """Short name of a GA's standard for a line of text ("INTERGROWTH-21st", "Hadlock")."""
+    if standard is None:
+        return ""
+    return "Hadlock" if standard == "hadlock" else get_standard(standard).title
 
 
 def estimate_ga_all(hc_mm: float) -> dict[str, GAEstimate]:

@@ -370,9 +370,13 @@ def create_app(
         size = parse_pixel_size(pixel_size_mm)
         fields = ClinicalFields.parse(ga, lmp, exam_date, standard)
         name, data = _read_upload(file, max_upload_bytes)
-        result = measure_bytes(name, data, size)
+        return with_clinical(measure_bytes(name, data, size), fields)
+
+    def with_clinical(result: dict[str, Any], fields: ClinicalFields) -> dict[str, Any]:
+        """``result`` with its ``clinical`` block, of the numbers shown (a clip: its medians,
+        and the clip's verdict)."""
         head = result["summary"] or result["measurement"]
-        result["clinical"] = clinical_json(head, fields, result["measurement"]["quality"])
+        result["clinical"] = clinical_json(head, fields, head["quality"])
         return result
 
     def exam_of_request(
@@ -441,8 +445,13 @@ def create_app(
     def measure_batch(
         files: Annotated[list[UploadFile], File(description="images, DICOM files or clips")],
         pixel_size_mm: Annotated[str | None, Form(description="as for /api/measure")] = None,
+        ga: Annotated[str | None, Form(description=_GA_HELP + " (for every file)")] = None,
+        lmp: Annotated[str | None, Form(description=_LMP_HELP)] = None,
+        exam_date: Annotated[str | None, Form(description=_EXAM_DATE_HELP)] = None,
+        standard: Annotated[str | None, Form(description=_STANDARD_HELP)] = None,
     ) -> dict[str, Any]:
         size = parse_pixel_size(pixel_size_mm)
+        fields = ClinicalFields.parse(ga, lmp, exam_date, standard)
         if len(files) > max_batch_files:
             raise _Unprocessable(f"{len(files)} files: at most {max_batch_files} per request")
         _check_batch_budget(files, max_upload_bytes)
@@ -451,7 +460,7 @@ def create_app(
             name = safe_name(upload.filename)
             try:
                 name, data = _read_upload(upload, max_upload_bytes)
-                results.append(measure_bytes(name, data, size))
+                results.append(with_clinical(measure_bytes(name, data, size), fields))
             except (InputError, _TooLarge) as e:
                 results.append({"file": name, "status": "error", "error": str(e)})
         errors = sum(r["status"] == "error" for r in results)

@@ -30,6 +30,11 @@ class HeadBiometry(BaseModel):
     bpd_mm: float | None
     ofd_mm: float | None
     ga_weeks: float | None
+    ga_standard: Literal["intergrowth21", "hadlock"] | None = Field(
+        None,
+        description="the standard ga_weeks is by: INTERGROWTH-21st 2016 within 14+0-25+6 weeks, "
+        "else Hadlock 1984 (fetalseg.standards.ga_from_hc); null without a GA",
+    )
     hc_px: float | None
     bpd_px: float | None
     ofd_px: float | None
@@ -109,7 +114,9 @@ class Clinical(BaseModel):
     )
     centiles: dict[str, Centile] = Field(description="hc, bpd, ofd; empty without a known GA")
     cephalic_index: dict[str, Any] | None
-    verdict: Literal["good", "check", "reject"] | None = Field(description="quality verdict")
+    verdict: Literal["good", "check", "reject"] | None = Field(
+        description="quality verdict of the numbers read (a clip: the clip's)"
+    )
 
 
 class MeasureResponse(BaseModel):
@@ -135,7 +142,9 @@ class MeasureResponse(BaseModel):
     overlay_png: str = Field(description="base64 PNG: frame, contour, ellipse, axes, numbers")
     backend: str
     timing_ms: Timing
-    clinical: Clinical | None = Field(None, description="/api/measure only")
+    clinical: Clinical | None = Field(
+        None, description="/api/measure and each item of /api/measure/batch"
+    )
 
 
 class BatchError(BaseModel):

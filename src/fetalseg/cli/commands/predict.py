@@ -175,12 +175,14 @@ def _predict_stream(args: argparse.Namespace) -> int:
 
 
 def _print_clip(clip: ClipResult) -> None:
+    from fetalseg.inference.batch import ga_text
+
     s = clip.to_dict()
     head = f"{s['n_frames']} frames, head in {s['frames_with_head']}, good {s['good_frames']}"
     if s["hc_mm"] is not None:
         print(
             f"{head}: median HC {s['hc_mm']:.1f} mm "
-            f"(IQR {s['hc_q1']:.1f}-{s['hc_q3']:.1f}, sd {s['hc_sd']:.2f})"
+            f"(IQR {s['hc_q1']:.1f}-{s['hc_q3']:.1f}, sd {s['hc_sd']:.2f}), {ga_text(s)}"
         )
     else:
         print(head + ("" if clip.pixel_size_mm is not None else " (no pixel size: no mm)"))

@@ -31,7 +31,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="intergrowth",
         choices=sorted(STANDARD_CHOICES),
         help="growth standard of the centiles (default intergrowth: INTERGROWTH-21st); GA from "
-        "HC by INTERGROWTH-21st, or Hadlock with --standard hadlock",
+        "HC by INTERGROWTH-21st (Hadlock 1984 beyond its 14+0-25+6 weeks), or by Hadlock alone "
+        "with --standard hadlock",
     )
     p.add_argument(
         "--pixel-size", type=float, help="mm per pixel, for files without their own calibration"
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     _print_summary(exam, assessment)
     print(f"report: {args.out}")
     if args.dicom_out:
-        print(f"DICOM: {args.dicom_out}/ ({', '.join(written)})")
+        print(f"DICOM: {str(args.dicom_out).rstrip('/')}/ ({', '.join(written)})")
     return 0
 
 

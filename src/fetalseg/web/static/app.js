@@ -12,9 +12,12 @@
   };
   const CSV_FIELDS = [
     "file", "frame", "status", "pixel_size_x_mm", "pixel_size_y_mm", "pixel_size_source",
-    "hc_mm", "bpd_mm", "ofd_mm", "ga_weeks", "hc_px", "bpd_px", "ofd_px",
-    "center_x_px", "center_y_px", "semi_axis_a_px", "semi_axis_b_px", "angle_px_rad", "message",
+    "hc_mm", "bpd_mm", "ofd_mm", "ga_weeks", "ga_standard", "hc_px", "bpd_px", "ofd_px",
+    "center_x_px", "center_y_px", "semi_axis_a_px", "semi_axis_b_px", "angle_px_rad", "quality",
+    "message",
   ];
+  // The standard a GA is by (fetalseg.standards.ga_from_hc: INTERGROWTH-21st, else Hadlock).
+  const GA_STANDARDS = { intergrowth21: "INTERGROWTH-21st", hadlock: "Hadlock 1984" };
 
   const DOWNLOADS = ["download-png", "download-csv", "download-json", "download-report",
     "download-dicom"];
@@ -75,12 +78,14 @@
     showVerdict(null, []);
   }
 
-  function showVerdict(verdict, reasons) {
-    const el = $("verdict");
+  // The verdict box ``id`` (and its -word / -reason children); ``prefix`` names whose it is.
+  function showVerdict(verdict, reasons, id = "verdict", prefix = "") {
+    const el = $(id);
     el.className = "verdict " + (verdict || "none");
     el.dataset.verdict = verdict || "";
-    $("verdict-word").textContent = verdict ? VERDICTS[verdict] || verdict : "Quality: —";
-    $("verdict-reason").textContent = (reasons || []).map((r) => r.message).join(" ");
+    $(id + "-word").textContent =
+      prefix + (verdict ? VERDICTS[verdict] || verdict : "Quality: —");
+    $(id + "-reason").textContent = (reasons || []).map((r) => r.message).join(" ");
   }
 
   function showCentile(id, c) {
@@ -112,8 +117,7 @@
       : (c && m.hc_mm !== null ? "Enter the known GA for centiles." : "");
     const g = c && c.ga_estimate;
     if (g) {
-      $("ga-by").textContent = `estimated from HC (${g.standard === "hadlock"
-        ? "Hadlock 1984" : "INTERGROWTH-21st"})`;
+      $("ga-by").textContent = `estimated from HC (${GA_STANDARDS[g.standard] || g.standard})`;
       setMetric("ga", g.weeks, "weeks", 1);
       $("ga-wd").textContent = g.weeks === null ? g.message
         : `(${g.text}${g.plus_minus_days ? ` ± ${g.plus_minus_days.toFixed(0)} days` : ""})`;
@@ -151,6 +155,10 @@
       setMetric("ofd", m.ofd_mm, "mm", 1);
       setMetric("ga", m.ga_weeks, "weeks", 1);
       $("ga-wd").textContent = m.ga_weeks === null ? "" : `(${weeksDays(m.ga_weeks)})`;
+      if (m.ga_standard) {
+        $("ga-by").textContent =
+          `estimated from HC (${GA_STANDARDS[m.ga_standard] || m.ga_standard})`;
+      }
     } else {
       setMetric("hc", m.hc_px, "px", 0);
       setMetric("bpd", m.bpd_px, "px", 0);
@@ -173,8 +181,9 @@
     const found = m.hc_px !== null;
     setStatus(found ? (clip ? "Clip measured." : "Measured.") : "No head found.",
       found ? "ok" : "warn");
-    const shownFrame = r.measurement;
-    showVerdict(shownFrame.quality, shownFrame.quality_reasons);
+    // The numbers shown are the clip's medians for a clip: its verdict is the clip's.
+    const judged = clip ? r.summary : r.measurement;
+    showVerdict(judged.quality, judged.quality_reasons, "verdict", clip ? "Clip · " : "");
     if (r.pixel_size_mm) renderClinical(r, m);
   }
 
@@ -183,17 +192,39 @@
     const unit = s.spread_unit;
     const digits = unit === "mm" ? 1 : 0;
     $("clip-summary").hidden = false;
-    $("clip-text").textContent = s.frames_with_head === 0 ? s.message
-      : `HC median of ${s.frames_with_head}/${s.n_frames} frames with a head. Spread: ` +
+    const cv = $("clip-verdict");
+    cv.className = "verdict " + (s.quality || "none");
+    cv.dataset.verdict = s.quality || "";
+    $("clip-verdict-word").textContent = `Clip verdict: ${s.quality || "—"}`;
+    $("clip-verdict-reason").textContent =
+      `${s.good_frames} good of ${s.frames_with_head} frames with a head (${s.n_frames} in all); ` +
+      `the median is of ${s.frames_used} ${s.good_frames ? "good" : "to-check"} frames.`;
+    const disagree = (s.quality_reasons || []).find((q) => q.code === "frames_disagree");
+    $("clip-disagree").hidden = !s.frames_disagree;
+    $("clip-disagree").textContent = s.frames_disagree
+      ? `Warning: ${disagree ? disagree.message : "the frames' HC disagree."} ` +
+        "Do not use the median before checking the frames." : "";
+    $("clip-text").textContent = s.frames_used === 0 ? s.message
+      : "Spread of HC over those frames: " +
         `IQR ${fmt(s.hc_iqr, digits)} ${unit}, range ${fmt(s.hc_min, digits)}–` +
         `${fmt(s.hc_max, digits)} ${unit}, SD ${fmt(s.hc_sd, digits)} ${unit}.`;
+    const best = r.frames.find((f) => f.frame === s.best_frame);
+    $("clip-best").dataset.frame = best ? String(best.frame) : "";
+    $("clip-best").textContent = best
+      ? `Best frame of the sweep: frame ${best.frame + 1} (the cleanest fit among the frames ` +
+        `near the median HC): HC ${fmt(best["hc_" + unit], digits)} ${unit}, ` +
+        `quality ${best.quality}.`
+      : "No best frame: no frame passed the quality check.";
     const tbody = $("frames-table").querySelector("tbody");
     tbody.replaceChildren();
     for (const f of r.frames) {
       const tr = document.createElement("tr");
-      if (f.frame === r.overlay_frame) tr.className = "key";
-      const cells = [String(f.frame + 1), fmt(f["hc_" + unit], digits),
-        fmt(f["bpd_" + unit], digits), fmt(f["ofd_" + unit], digits), f.status];
+      if (f.frame === r.overlay_frame) tr.classList.add("key");
+      if (f.frame === s.best_frame) tr.classList.add("best");
+      const cells = [String(f.frame + 1) + (f.frame === s.best_frame ? " ★" : ""),
+        fmt(f["hc_" + unit], digits), fmt(f["bpd_" + unit], digits),
+        fmt(f["ofd_" + unit], digits),
+        (f.quality || "—") + (f.status === "ok" ? "" : ` (${f.status.replace("_", " ")})`)];
       for (const c of cells) {
         const td = document.createElement("td");
         td.textContent = c;
