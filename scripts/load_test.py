@@ -10,8 +10,10 @@ with ``--checkpoint`` (default: the shipped model, if the package has one), wait
 ``/api/measure`` until ``--requests`` requests are done or ``--max-seconds`` have passed, and
 stops the server. Reports throughput, latency percentiles, the error count (must be 0: any
 non-200 answer or transport error) and the server's resident memory (``VmRSS`` from
-``/proc/PID/status``) after start-up, after the warm-up, half-way and at the end (it should be
-flat: a leak grows it with every request; the allocator's warm-up is over by half-way). Exit
+``/proc/PID/status``) after start-up, after the warm-up, half-way, at the end, and after
+``--idle-seconds`` without requests (it should be flat: a leak grows it with every request; the
+allocator's warm-up is over by half-way; after the idle wait it should be back near the
+warm-up's figure: the server returns freed memory when it goes idle). Exit
 code 1 if any request failed, the run did not complete, or RSS grew by more than
 ``--max-growth-mb`` in the second half. Linux only (``/proc``).
 """
@@ -75,10 +77,16 @@ def main(argv: list[str] | None = None) -> int:
         default=50.0,
         help="most RSS growth from half-way to the end still called flat (default 50 MB)",
     )
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=10.0,
+        help="after the load, wait this long and read the server's RSS again (default 10 s)",
+    )
     parser.add_argument("--json", help="also write the figures as JSON here")
     args = parser.parse_args(argv)
-    if args.clients < 1 or args.requests < 1 or args.max_seconds <= 0:
-        parser.error("--clients, --requests and --max-seconds must be positive")
+    if args.clients < 1 or args.requests < 1 or args.max_seconds <= 0 or args.idle_seconds < 0:
+        parser.error("--clients, --requests, --max-seconds must be positive, --idle-seconds >= 0")
     checkpoint = args.checkpoint
     if checkpoint is None:
         if not shipped_weights().is_file():
@@ -172,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
             for line in Path(f"/proc/{server.pid}/status").read_text().splitlines()
             if line.startswith("VmHWM:")
         )
+        time.sleep(args.idle_seconds)
+        memory["after_idle"] = rss_mb(server.pid)
     finally:
         server.send_signal(signal.SIGINT)
         try:

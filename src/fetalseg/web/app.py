@@ -263,7 +263,9 @@ def create_app(
 
     ``max_upload_bytes`` is per file; a batch request may carry up to
     ``min(max_batch_files, 4) * max_upload_bytes``. ``max_frames``: most frames in a clip.
-    ``max_concurrent``: requests decoding and measuring at once (model calls are serialised).
+    ``max_concurrent``: requests holding an upload's bytes, decoding and measuring at once
+    (model calls are serialised); the others wait before reading their upload (the multipart
+    parser keeps at most 1 MB of each file in memory, the rest in a temporary file).
     ``allowed_hosts`` (``None``: any), ``allowed_origins``, ``body_timeout_s``,
     ``idle_timeout_s``: see :class:`fetalseg.web.guard.RequestGuard`.
     """
@@ -331,12 +333,18 @@ def create_app(
         log.exception("unexpected error on %s", request.url.path)
         return _error(500, f"internal error ({type(exc).__name__}); see the server log")
 
-    def measure_bytes(name: str, data: bytes, pixel_size: float | None) -> dict[str, Any]:
+    def measure_file(file: UploadFile, pixel_size: float | None) -> dict[str, Any]:
+        """Read, decode and measure one uploaded file inside a request slot (the bytes and
+        frames are freed when :func:`read_and_measure` returns, before the slot is left)."""
         with measurer.slot():
-            t0 = time.perf_counter()
-            upload = decode_upload(data, name, max_frames)
-            t1 = time.perf_counter()
-            result = measurer.measure(upload, pixel_size)
+            return read_and_measure(file, pixel_size)
+
+    def read_and_measure(file: UploadFile, pixel_size: float | None) -> dict[str, Any]:
+        name, data = _read_upload(file, max_upload_bytes)
+        t0 = time.perf_counter()
+        upload = decode_upload(data, name, max_frames)
+        t1 = time.perf_counter()
+        result = measurer.measure(upload, pixel_size)
         result["timing_ms"]["decode_ms"] = 1000 * (t1 - t0)
         result["timing_ms"]["total_ms"] = 1000 * (time.perf_counter() - t0)
         return result
@@ -369,8 +377,7 @@ def create_app(
     ) -> dict[str, Any]:
         size = parse_pixel_size(pixel_size_mm)
         fields = ClinicalFields.parse(ga, lmp, exam_date, standard)
-        name, data = _read_upload(file, max_upload_bytes)
-        result = measure_bytes(name, data, size)
+        result = measure_file(file, size)
         head = result["summary"] or result["measurement"]
         result["clinical"] = clinical_json(head, fields, result["measurement"]["quality"])
         return result
@@ -379,8 +386,8 @@ def create_app(
         file: UploadFile, pixel_size_mm: str | None, fields: ClinicalFields
     ) -> tuple[str, Any]:
         size = parse_pixel_size(pixel_size_mm)
-        name, data = _read_upload(file, max_upload_bytes)
         with measurer.slot():
+            name, data = _read_upload(file, max_upload_bytes)
             upload = decode_upload(data, name, max_frames)
             return name, upload_exam(measurer, upload, data, size, fields)
 
@@ -445,15 +452,16 @@ def create_app(
         size = parse_pixel_size(pixel_size_mm)
         if len(files) > max_batch_files:
             raise _Unprocessable(f"{len(files)} files: at most {max_batch_files} per request")
-        _check_batch_budget(files, max_upload_bytes)
+        with measurer.slot():
+            _check_batch_budget(files, max_upload_bytes)
         results: list[dict[str, Any]] = []
         for upload in files:
-            name = safe_name(upload.filename)
             try:
-                name, data = _read_upload(upload, max_upload_bytes)
-                results.append(measure_bytes(name, data, size))
+                results.append(measure_file(upload, size))
             except (InputError, _TooLarge) as e:
-                results.append({"file": name, "status": "error", "error": str(e)})
+                results.append(
+                    {"file": safe_name(upload.filename), "status": "error", "error": str(e)}
+                )
         errors = sum(r["status"] == "error" for r in results)
         return {"count": len(results), "errors": errors, "results": results}
 

@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from fetalseg.inference.predictor import Predictor
     from fetalseg.web.app import create_app
     from fetalseg.web.guard import IDLE_TIMEOUT_S, default_allowed_hosts, server_config
+    from fetalseg.web.memory import limit_malloc_arenas
 
     if not 0 < args.port < 65536:
         raise InputError(f"--port {args.port}: must be 1-65535")
@@ -85,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
     ):
         if not value > 0:
             raise InputError(f"{name} {value}: must be positive")
+    limit_malloc_arenas()  # before the request threads exist: see fetalseg.web.memory
     hosts = set(args.allowed_host) | default_allowed_hosts(args.host)
     app = create_app(
         Predictor(args.checkpoint, args.backend, args.threads),
