@@ -52,6 +52,7 @@ from fetalseg.data.dicom import MAX_FRAMES
 from fetalseg.data.io import MAX_PIXELS, MAX_SIDE
 from fetalseg.errors import InputError
 from fetalseg.inference.predictor import Predictor
+from fetalseg.quality import check_pixel_size
 from fetalseg.web.clinical import ClinicalFields, clinical_json, dicom_zip, upload_exam
 from fetalseg.web.guard import BODY_TIMEOUT_S, IDLE_TIMEOUT_S, RequestGuard
 from fetalseg.web.measure import Measurer
@@ -71,8 +72,6 @@ MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 MAX_BATCH_FILES = 20
 #: Multipart framing and the form fields around the files.
 _FORM_OVERHEAD = 64 * 1024
-#: Largest pixel size accepted from a user (mm per pixel); ultrasound is ~0.05-0.5.
-MAX_USER_PIXEL_SIZE_MM = 10.0
 
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -194,12 +193,7 @@ def parse_pixel_size(value: str | None) -> float | None:
         size = float(text)
     except ValueError:
         raise _Unprocessable(f"pixel_size_mm {value[:40]!r}: not a number") from None
-    if not (math.isfinite(size) and 0 < size < MAX_USER_PIXEL_SIZE_MM):
-        raise _Unprocessable(
-            f"pixel_size_mm {value[:40]!r}: must be a positive size in mm per pixel, "
-            f"below {MAX_USER_PIXEL_SIZE_MM:g}"
-        )
-    return size
+    return float(check_pixel_size(size, "pixel_size_mm"))  # InputError: 422
 
 
 class _Unprocessable(Exception):
