@@ -78,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
             pass
     except OSError as e:
         why = (e.strerror or str(e)).split(" (while attempting")[0]
-        raise InputError(f"--port {args.port}: cannot listen on {args.host} ({why})") from None
+        raise InputError(
+            f"--host {args.host} --port {args.port}: cannot listen there ({why})"
+        ) from None
     for name, value in (
         ("--header-timeout", args.header_timeout),
         ("--body-timeout", args.body_timeout),
