@@ -447,3 +447,16 @@ def test_png_chunk_lengths_are_not_trusted(corpus):
     out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert int(out.stdout) < 1000, f"peak RSS {out.stdout.strip()} MB"
+
+
+def test_resume_from_an_incomplete_checkpoint(tiny_checkpoint, tmp_path, capsys):
+    """A ``last.pt`` without optimiser state (e.g. made from an export) was a ``KeyError``
+    traceback on ``train --resume``."""
+    import torch
+
+    ckpt = torch.load(tiny_checkpoint, map_location="cpu", weights_only=True)
+    del ckpt["optimizer"]
+    torch.save(ckpt, tmp_path / "last.pt")
+    rc, err = run(["train", "--resume", "--out", tmp_path, "--quiet"], capsys)
+    assert_user_error(rc, err, "not a complete training checkpoint")
+    assert "last.pt" in err
