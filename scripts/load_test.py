@@ -8,10 +8,15 @@ with ``--checkpoint`` (default: the shipped model, if the package has one), wait
 ``/api/health``, sends one warm-up request, then ``--clients`` threads (one keep-alive
 ``httpx.Client`` each) POST a synthetic 800x540 PNG frame with ``pixel_size_mm`` to
 ``/api/measure`` until ``--requests`` requests are done or ``--max-seconds`` have passed, and
-stops the server. Reports throughput, latency percentiles, the error count (must be 0: any
+stops the server. With ``--slow-clients N``, N slow clients of each kind of
+:data:`SLOW_KINDS` connect as the load starts, and the time until the server cut each off (and
+its answer) is reported: the normal clients must still be served meanwhile.
+Reports throughput, latency percentiles, the error count (must be 0: any
 non-200 answer or transport error) and the server's resident memory (``VmRSS`` from
-``/proc/PID/status``) after start-up, after the warm-up, half-way and at the end (it should be
-flat: a leak grows it with every request; the allocator's warm-up is over by half-way). Exit
+``/proc/PID/status``) after start-up, after the warm-up, half-way, at the end, and after
+``--idle-seconds`` without requests (it should be flat: a leak grows it with every request; the
+allocator's warm-up is over by half-way; after the idle wait it should be back near the
+warm-up's figure: the server returns freed memory when it goes idle). Exit
 code 1 if any request failed, the run did not complete, or RSS grew by more than
 ``--max-growth-mb`` in the second half. Linux only (``/proc``).
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import select
 import signal
 import socket
 import statistics
@@ -53,6 +59,51 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+#: Slow clients (``--slow-clients N`` opens N of each kind during the load): the request's
+#: first bytes, then one more byte every ``SLOW_STEP_S`` seconds: of the request line and
+#: headers (``headers``), of the body (``trickle``); or a part of the body and then nothing
+#: (``stalled``).
+SLOW_KINDS = ("headers", "trickle", "stalled")
+SLOW_STEP_S = 0.5
+_SLOW_HEAD = (
+    b"POST /api/measure HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    b"Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000000\r\n\r\n"
+)
+
+
+def slow_client(port: int, kind: str, limit_s: float) -> dict[str, object]:
+    """One slow client of ``kind`` (see :data:`SLOW_KINDS`): seconds until the server answered
+    or closed the connection, and the status line it sent (``""``: closed without one)."""
+    sock = socket.create_connection((HOST, port))
+    t0 = time.perf_counter()
+    if kind == "headers":
+        pending = _SLOW_HEAD
+    else:
+        sock.sendall(_SLOW_HEAD + b"--b\r\n")
+        pending = b"x" * 1_000_000 if kind == "trickle" else b""
+    data = b""
+    try:
+        while time.perf_counter() - t0 < limit_s:
+            readable, _, _ = select.select([sock], [], [], SLOW_STEP_S)
+            if readable:
+                chunk = sock.recv(4096)
+                data += chunk
+                if not chunk or b"\r\n" in data:
+                    break
+            elif pending:
+                sock.send(pending[:1])
+                pending = pending[1:]
+    except OSError:  # reset by the server
+        pass
+    finally:
+        sock.close()
+    return {
+        "kind": kind,
+        "seconds": round(time.perf_counter() - t0, 1),
+        "status": data.split(b"\r\n", 1)[0].decode("latin-1"),
+    }
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     k = (len(ordered) - 1) * q
@@ -75,10 +126,22 @@ def main(argv: list[str] | None = None) -> int:
         default=50.0,
         help="most RSS growth from half-way to the end still called flat (default 50 MB)",
     )
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=10.0,
+        help="after the load, wait this long and read the server's RSS again (default 10 s)",
+    )
+    parser.add_argument(
+        "--slow-clients",
+        type=int,
+        default=0,
+        help="also open this many slow clients of each kind during the load (default 0)",
+    )
     parser.add_argument("--json", help="also write the figures as JSON here")
     args = parser.parse_args(argv)
-    if args.clients < 1 or args.requests < 1 or args.max_seconds <= 0:
-        parser.error("--clients, --requests and --max-seconds must be positive")
+    if args.clients < 1 or args.requests < 1 or args.max_seconds <= 0 or args.idle_seconds < 0:
+        parser.error("--clients, --requests, --max-seconds must be positive, --idle-seconds >= 0")
     checkpoint = args.checkpoint
     if checkpoint is None:
         if not shipped_weights().is_file():
@@ -159,6 +222,20 @@ def main(argv: list[str] | None = None) -> int:
                         if done % max(1, args.requests // 10) == 0:
                             series.append((done, round(rss_mb(server.pid), 1)))
 
+        slow: list[dict[str, object]] = []
+
+        def slow_one(kind: str) -> None:
+            r = slow_client(port, kind, args.max_seconds + 150)
+            with lock:
+                slow.append(r)
+
+        slow_threads = [
+            threading.Thread(target=slow_one, args=(kind,))
+            for kind in SLOW_KINDS
+            for _ in range(args.slow_clients)
+        ]
+        for t in slow_threads:
+            t.start()
         threads = [threading.Thread(target=client) for _ in range(args.clients)]
         t_load = time.perf_counter()
         for t in threads:
@@ -172,6 +249,10 @@ def main(argv: list[str] | None = None) -> int:
             for line in Path(f"/proc/{server.pid}/status").read_text().splitlines()
             if line.startswith("VmHWM:")
         )
+        time.sleep(args.idle_seconds)
+        memory["after_idle"] = rss_mb(server.pid)
+        for t in slow_threads:
+            t.join()
     finally:
         server.send_signal(signal.SIGINT)
         try:
@@ -208,6 +289,15 @@ def main(argv: list[str] | None = None) -> int:
         "rss_growth_second_half_mb": round(second_half, 1),
         "rss_flat": flat,
         "warmup_status": warm_status,
+        "slow_clients": {
+            kind: {
+                "n": len(rs),
+                "seconds_min_max": [min(r["seconds"] for r in rs), max(r["seconds"] for r in rs)],
+                "statuses": sorted({str(r["status"]) for r in rs}),
+            }
+            for kind in SLOW_KINDS
+            if (rs := [r for r in slow if r["kind"] == kind])
+        },
         "cpu_count": os.cpu_count(),
         "loadavg_at_end": os.getloadavg(),
     }

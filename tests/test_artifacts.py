@@ -72,3 +72,36 @@ def test_truncated_or_foreign_files_are_input_errors(tmp_path):
         onnx_model_info(tmp_path / "none.onnx")
     with pytest.raises(ValueError, match="wire type"):
         _fields(b"\x0b")  # wire type 3 (groups) is not used by ONNX
+
+
+_GOOD = {"data": {"width": 96, "height": 64}, "model": {"name": "bisenet", "in_channels": 1}}
+
+
+@pytest.mark.parametrize(
+    ("config", "info", "expect"),
+    [
+        ("{not json", "{}", "not a fetalseg ONNX model"),  # was a JSONDecodeError
+        ('{"model": {}}', "{}", "lacks a valid model.name"),  # was a KeyError message
+        ("[1]", "{}", "lacks a valid"),
+        (json.dumps({**_GOOD, "data": {"width": -96, "height": 64}}), "{}", "lacks a valid"),
+        (json.dumps({**_GOOD, "data": {"width": "96", "height": 64}}), "{}", "lacks a valid"),
+        (json.dumps(_GOOD), "{bad", "not a fetalseg ONNX model"),
+    ],
+)
+def test_onnx_with_bad_metadata_is_one_input_error(tmp_path, config, info, expect):
+    """A negative width went through to ``cv2.resize`` (an OpenCV assertion traceback)."""
+    path = tmp_path / "m.onnx"
+    path.write_bytes(
+        _len_field(14, _entry(CONFIG_KEY, config)) + _len_field(14, _entry(INFO_KEY, info))
+    )
+    with pytest.raises(InputError, match=rf"m\.onnx: .*{expect}"):
+        onnx_model_info(path)
+
+
+def test_onnx_info_that_is_not_a_mapping_is_dropped(tmp_path):
+    path = tmp_path / "m.onnx"
+    path.write_bytes(
+        _len_field(14, _entry(CONFIG_KEY, json.dumps(_GOOD)))
+        + _len_field(14, _entry(INFO_KEY, "[1]"))
+    )
+    assert onnx_model_info(path).info == {}

@@ -111,6 +111,7 @@ class Model:
                 calibration.
             name: the name recorded in the result (default: the path, or ``"array"``).
         """
+        _check_user_size(pixel_size_mm, SOURCE_API)
         frame = _as_frame(x)
         size, source, note = resolve_calibration(
             frame.pixel_size_mm, frame.pixel_size_source, pixel_size_mm, SOURCE_API
@@ -138,6 +139,7 @@ class Model:
     ) -> ClipResult:
         """Measure every frame of a clip (a video file, GIF, multi-frame DICOM, or an iterable
         of arrays); the summary is the median over the frames with a head."""
+        _check_user_size(pixel_size_mm, SOURCE_API)
         if isinstance(x, str | Path):
             from fetalseg.inference.video import clip_pixel_size, open_clip
 
@@ -225,6 +227,15 @@ _default: dict[tuple[Any, ...], Model] = {}
 _default_lock = threading.Lock()
 
 
+def _check_user_size(size: float | tuple[float, float] | None, where: str) -> None:
+    """A pixel size the caller gives: the package's one plausibility check
+    (:func:`fetalseg.quality.check_pixel_size`, as for ``--pixel-size`` and the web form)."""
+    if size is not None:
+        from fetalseg.quality import check_pixel_size
+
+        check_pixel_size(size, where)
+
+
 def measure(
     x: str | Path | np.ndarray | Frame,
     pixel_size_mm: float | tuple[float, float] | None = None,
@@ -255,6 +266,8 @@ def measure_exam(
     outputs (e.g. ``"--pixel-size"``)."""
     from fetalseg.inference.video import clip_pixel_size, is_clip, open_clip
     from fetalseg.outputs.build import exam_from_results, model_label, read_header
+
+    _check_user_size(pixel_size_mm, pixel_size_source or SOURCE_API)
 
     name = model_label(model.predictor)
     single = isinstance(inputs, str | Path)

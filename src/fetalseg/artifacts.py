@@ -160,11 +160,10 @@ def onnx_model_info(path: str | Path) -> ModelInfo:
         raise InputError(f"{path}: no such model file")
     try:
         config, info = onnx_metadata(path)
-        model_info = ModelInfo(config, info, path)
-        model_info.size, model_info.in_channels  # noqa: B018 - validates the config's keys
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
         raise InputError(f"{path}: not a fetalseg ONNX model ({e})") from None
-    return model_info
+    check_model_config(config, path)
+    return ModelInfo(config, info if isinstance(info, dict) else {}, path)
 
 
 def save_atomic(obj: Any, path: str | Path) -> None:
@@ -208,6 +207,9 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     ):
         raise InputError(f"{path}: not a fetalseg checkpoint (its model is not a state dict)")
     check_model_config(ckpt["config"], path)
+    for key in ("epoch",):
+        if key in ckpt and type(ckpt[key]) is not int:
+            raise InputError(f"{path}: not a fetalseg checkpoint ({key} is not an integer)")
     return ckpt
 
 
@@ -223,6 +225,6 @@ def check_model_config(config: object, source: str | Path) -> None:
         ok = False
     if not ok:
         raise InputError(
-            f"{source}: not a fetalseg model: its config lacks model.name, model.in_channels, "
-            "data.width or data.height"
+            f"{source}: not a fetalseg model: its config lacks a valid model.name (text), "
+            "model.in_channels, data.width or data.height (positive integers)"
         )

@@ -249,7 +249,7 @@ def _one_line(e: Exception) -> str:
     return text if len(text) <= MAX_SHOWN else text[:MAX_SHOWN] + "..."
 
 
-def _read_config_file(path: Path) -> dict[str, Any]:
+def read_config_file(path: Path) -> dict[str, Any]:
     """A YAML (aliases refused) or TOML config file's mapping; :class:`InputError` naming the
     file for anything else (unreadable, not UTF-8, too large, not valid, not a mapping)."""
     text = read_text_file(path, "config")
@@ -287,7 +287,7 @@ def _apply_override(values: dict[str, Any], item: str) -> None:
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> RunConfig:
     """Defaults, then the YAML/TOML file ``path``, then ``["train.epochs=5", ...]`` overrides."""
-    values: dict[str, Any] = _read_config_file(Path(path)) if path is not None else {}
+    values: dict[str, Any] = read_config_file(Path(path)) if path is not None else {}
     return from_dict(RunConfig, apply_overrides(values, overrides or []))
 
 

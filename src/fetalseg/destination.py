@@ -13,8 +13,9 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from fetalseg.errors import InputError
 
@@ -43,6 +44,21 @@ def _refuse_existing(path: Path, overwrite: bool) -> None:
     raise InputError(f"{path}: already holds earlier results; pass --overwrite to replace them")
 
 
+def _temporary_sibling(path: Path, make: Callable[..., Any]) -> Path:
+    """A new temporary folder (``tempfile.mkdtemp``) or file (``mkstemp``) beside ``path``;
+    :class:`InputError` naming ``path`` (not the temporary name) when it cannot be made there
+    (e.g. ``--out /proc/x``, a read-only folder)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        made = make(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+    except OSError as e:
+        raise InputError(f"{path}: cannot write results there ({e.strerror or e})") from None
+    if isinstance(made, tuple):  # mkstemp: (fd, name)
+        os.close(made[0])
+        made = made[1]
+    return Path(made)
+
+
 @contextlib.contextmanager
 def output_dir(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     """Context manager giving a fresh folder to write a command's results into.
@@ -58,8 +74,7 @@ def output_dir(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     if path.exists() and not path.is_dir():
         raise InputError(f"{path}: is a file, not a folder for results")
     _refuse_existing(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent))
+    tmp = _temporary_sibling(path, tempfile.mkdtemp)
     try:
         yield tmp
     except BaseException:
@@ -87,10 +102,7 @@ def output_file(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a file name")
     _refuse_existing(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
+    tmp = _temporary_sibling(path, tempfile.mkstemp)
     try:
         yield tmp
     except BaseException:

@@ -138,6 +138,15 @@ def test_missing_file_is_an_input_error(model, tmp_path):
         model.measure(tmp_path / "nope.png")
 
 
+@pytest.mark.parametrize("size", [5.0, 0.0, -0.1, float("nan"), (0.1, 3.0), 0.001])
+def test_implausible_pixel_size_is_refused_as_on_the_cli(model, frame, size):
+    """The API took any size (5 mm gave HC in metres): one range, 0.02-1 mm, everywhere."""
+    with pytest.raises(fetalseg.InputError, match=r"pixel_size_mm: pixel size .* plausible"):
+        model.measure(frame, size)
+    with pytest.raises(fetalseg.InputError, match="plausible"):
+        model.measure_clip([frame], size)
+
+
 def test_the_readme_python_example_runs(tmp_path, monkeypatch):
     """The README's ``python`` block, run as written (with its file names made here: an HC18
     path relative to the repository root, and a clip)."""

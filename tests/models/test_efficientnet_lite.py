@@ -139,7 +139,8 @@ def test_bisenet_efficientnet_context_trains_and_rebuilds_from_config():
     assert out.logits.shape == aux16.shape == aux32.shape == (2, 1, 64, 96)
     # a checkpoint's config rebuilds it and its weights load (load_model's path)
     state = {k: v for k, v in model.state_dict().items() if not model.is_training_only(k)}
-    rebuilt = _build({"model": cfg}, state, source=Path("x.pt"))
+    config = {"model": cfg, "data": {"width": 384, "height": 256}}
+    rebuilt = _build(config, state, source=Path("x.pt"))
     for k, v in rebuilt.state_dict().items():
         if k in state:
             assert torch.equal(v, state[k])

@@ -49,6 +49,13 @@ EXPECTED: dict[str, str] = {
     "png_chunk_2gb.png": "valid",
     "rgba16_40mp.png": "error",
     "clip_rle16_5x40mp.dcm": "error",
+    # second probe (issue 17 follow-up): contents that do not match the name, odd shapes
+    "dicom_named.png": "valid",  # read by content, its PixelSpacing used
+    "png_named.dcm": "valid",
+    "wide_10000x1.png": "error",
+    "strip_8000x32.png": "no_head",  # 250:1, constant: measured, no head
+    "dicom_header_only.dcm": "error",  # cut after 200 bytes: no pixel data
+    "nan_float.tiff": "error",
 }
 
 #: Corpus files that are clips (many frames): ``predict FILE`` measures them frame by frame.
@@ -77,6 +84,12 @@ CSV_FILES = (
 
 def _frame(width: int = 800, height: int = 540, seed: int = 0) -> np.ndarray:
     return synthetic_frame(width, height, rng=seed)[0]
+
+
+def _with_nan(frame: np.ndarray) -> np.ndarray:
+    out = frame.astype(np.float32)
+    out[0, 0] = np.nan
+    return out
 
 
 def _encode(ext: str, image: np.ndarray) -> bytes:
@@ -228,6 +241,12 @@ def make_corpus(folder: str | Path) -> dict[str, Path]:
         "png_chunk_2gb.png": png_chunk_2gb(),
         # decoded size far beyond the file's: 320 KB for 320 MB, 6.3 MB for 400 MB (issue 17)
         "rgba16_40mp.png": encode_constant_png(8000, 5000, 16, 6, 7),
+        "dicom_named.png": dicom_bytes(frame),
+        "png_named.dcm": png,
+        "wide_10000x1.png": _encode(".png", np.zeros((1, 10000), np.uint8)),
+        "strip_8000x32.png": _encode(".png", np.full((32, 8000), 90, np.uint8)),
+        "dicom_header_only.dcm": dicom_bytes(frame)[:200],
+        "nan_float.tiff": _encode(".tiff", _with_nan(frame)),
         "clip_rle16_5x40mp.dcm": encode_constant_rle_dicom(5, 5000, 8000, 16),
         # pixel-size CSVs (HC18 format: filename,pixel size(mm))
         "pixels_nan.csv": b"filename,pixel size(mm)\ngood.png,nan\n",

@@ -205,6 +205,14 @@ def test_predict_image_without_csv_row_is_measured_in_px_only(
         (["export", "--format", "safetensors", "--checkpoint", "{c}/garbage.pt"], "garbage.pt"),
         (["serve", "--checkpoint", "{c}/garbage.pt", "--port", "{p}"], "garbage.pt"),
         (["serve", "--checkpoint", "{k}", "--port", "70000"], "--port"),
+        # second probe: values that ran for ever, or named a temporary instead of --out
+        (["demo", "--checkpoint", "{k}", "-n", "100000000000"], "-n 100000000000"),
+        (["benchmark", "--iterations", "1000000000000", "--out", "{c}/b"], "--iterations"),
+        (["benchmark", "--threads", "100000", "--out", "{c}/b"], "--threads"),
+        (["benchmark", "--train", "--batch-size", "100000", "--out", "{c}/b"], "--batch-size"),
+        (["predict", "{c}/good.png", "--checkpoint", "{k}", "--out", "/proc/fetalseg"], "/proc"),
+        (["serve", "--checkpoint", "{k}", "--host", "no.such.host.invalid"], "--host"),
+        (["report", "{c}/good.png", "--checkpoint", "{k}", "--pixel-size", "5"], "--pixel-size"),
     ],
 )
 def test_bad_files_and_values(argv, names, corpus, tiny_checkpoint, capsys):
@@ -439,3 +447,16 @@ def test_png_chunk_lengths_are_not_trusted(corpus):
     out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert int(out.stdout) < 1000, f"peak RSS {out.stdout.strip()} MB"
+
+
+def test_resume_from_an_incomplete_checkpoint(tiny_checkpoint, tmp_path, capsys):
+    """A ``last.pt`` without optimiser state (e.g. made from an export) was a ``KeyError``
+    traceback on ``train --resume``."""
+    import torch
+
+    ckpt = torch.load(tiny_checkpoint, map_location="cpu", weights_only=True)
+    del ckpt["optimizer"]
+    torch.save(ckpt, tmp_path / "last.pt")
+    rc, err = run(["train", "--resume", "--out", tmp_path, "--quiet"], capsys)
+    assert_user_error(rc, err, "not a complete training checkpoint")
+    assert "last.pt" in err

@@ -379,6 +379,10 @@ def test_pixel_size_option_and_csv_share_one_range(images, tiny_checkpoint, tmp_
     rc, err = run([*argv, "--pixel-size", "5"], capsys)
     assert_user_error(rc, err, "--pixel-size")
     assert "plausible" in err
+    report = ["report", images / "a_HC.png", "--checkpoint", tiny_checkpoint]
+    rc, err = run([*report, "--out", tmp_path / "r", "--pixel-size", "5"], capsys)  # was 0-10
+    assert_user_error(rc, err, "--pixel-size")
+    assert "plausible" in err
 
 
 def test_file_the_csv_does_not_list_is_a_warning(images, tiny_checkpoint, tmp_path, capsys):

@@ -39,3 +39,19 @@ def test_study_runs_end_to_end_on_tiny_synthetic_data(tmp_path, capsys):
     )
     assert json.loads((out / "study.json").read_text())["rows"][0]["epochs"] == 1
     capsys.readouterr()
+
+
+def test_study_config_with_aliases_or_latin1_is_refused(tmp_path):
+    """The study config went through ``yaml.safe_load`` (aliases expanded, any encoding
+    decoded lazily); it now uses the config module's reader."""
+    from fetalseg.errors import InputError
+    from fetalseg.training.study import load_study_config
+
+    aliased = tmp_path / "study.yaml"
+    aliased.write_text("base: &b {train: {epochs: 1}}\nrows: [*b]\n")
+    with pytest.raises(InputError, match=r"study\.yaml: .*aliases"):
+        load_study_config(aliased)
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("out: r\xe9sultats\n".encode("latin-1"))
+    with pytest.raises(InputError, match=r"latin1\.yaml: line 1: byte 0xe9"):
+        load_study_config(latin1)

@@ -125,7 +125,8 @@ def test_pixel_size_with_decimal_comma(client, frame):
     assert res["pixel_size_mm"] == {"x": 0.15, "y": 0.15}
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-0.1", "nan", "inf", "25", "0.1mm"])
+# "5" and "0.01" were accepted (the form took 0-10 mm, the CLI 0.02-1 mm): one range now
+@pytest.mark.parametrize("value", ["abc", "0", "-0.1", "nan", "inf", "25", "5", "0.01", "0.1mm"])
 def test_bad_pixel_size_is_422(client, frame, value):
     r = post(client, "scan.png", png_bytes(frame), value)
     assert r.status_code == 422

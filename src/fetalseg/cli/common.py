@@ -51,11 +51,14 @@ def add_overwrite_arg(p: argparse.ArgumentParser) -> None:
     )
 
 
-def positive_int(value: int, option: str, minimum: int = 1) -> int:
-    """``value`` when ``>= minimum``; else :class:`~fetalseg.errors.InputError` naming
-    ``option`` (for counts such as ``--iterations`` and ``--threads``)."""
+def positive_int(value: int, option: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """``value`` when ``>= minimum`` (and ``<= maximum``); else
+    :class:`~fetalseg.errors.InputError` naming ``option`` (for counts such as
+    ``--iterations`` and ``--threads``)."""
     from fetalseg.errors import InputError
 
     if value < minimum:
         raise InputError(f"{option} {value}: must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise InputError(f"{option} {value}: must be at most {maximum}")
     return value

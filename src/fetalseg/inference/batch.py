@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -40,7 +39,7 @@ from fetalseg.destination import output_dir
 from fetalseg.errors import InputError
 from fetalseg.inference.overlay import draw_overlay, measurement_lines
 from fetalseg.inference.predictor import Predictor
-from fetalseg.quality import PIXEL_SIZE_RANGE_MM, Quality
+from fetalseg.quality import Quality, check_pixel_size
 from fetalseg.result import FrameResult, as_pixel_size, frame_result, resolve_calibration
 from fetalseg.standards import ga_label
 
@@ -80,18 +79,6 @@ _SIZE_HEADERS = {"pixelsizemm", "pixelsize", "pixelspacingmm", "mmperpixel", "mm
 
 def _header_key(cell: str) -> str:
     return re.sub(r"[^a-z]", "", cell.lower())
-
-
-def check_pixel_size(value: float, where: str) -> float:
-    """``value`` (mm per px) when finite and within the plausible
-    :data:`~fetalseg.quality.PIXEL_SIZE_RANGE_MM`; else :class:`InputError` naming ``where``.
-    The one check for ``--pixel-size`` and every ``--pixel-csv`` value."""
-    lo, hi = PIXEL_SIZE_RANGE_MM
-    if not (math.isfinite(value) and lo <= value <= hi):
-        raise InputError(
-            f"{where}: pixel size {value:g} mm is outside the plausible {lo:g}-{hi:g} mm"
-        )
-    return value
 
 
 def read_pixel_csv(path: str | Path) -> dict[str, float]:

@@ -53,6 +53,13 @@ def _build(config: dict[str, Any], state: dict[str, torch.Tensor], source: Path)
     except (ValueError, RuntimeError, KeyError, TypeError) as e:  # unknown model; wrong shapes
         why = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
         raise InputError(f"{source}: weights do not fit the model ({why})") from None
+    stride = model.output_stride
+    if config["data"]["width"] % stride or config["data"]["height"] % stride:
+        raise InputError(
+            f"{source}: its config's input size {config['data']['width']}x"
+            f"{config['data']['height']} is not a multiple of {stride}, as model "
+            f"{config['model']['name']!r} needs"
+        )
     missing = [k for k in missing if not model.is_training_only(k)]
     if missing or unexpected:
         raise InputError(
@@ -109,9 +116,11 @@ def export_safetensors(
     state = {k: v.half().contiguous() for k, v in inference_state(ckpt["model"], net).items()}
     # BN's step counter is an integer: keep it exact rather than half.
     state.update({k: v for k, v in ckpt["model"].items() if k.endswith("num_batches_tracked")})
-    info = {"epochs": ckpt["epoch"] + 1, "val_dsc": ckpt["val_dsc"]}
-    if "val_adf_mm" in ckpt and math.isfinite(ckpt["val_adf_mm"]):  # JSON has no NaN
-        info["val_adf_mm"] = ckpt["val_adf_mm"]
+    info: dict[str, Any] = {"epochs": ckpt.get("epoch", -1) + 1}
+    for key in ("val_dsc", "val_adf_mm"):  # JSON has no NaN
+        value = ckpt.get(key)
+        if isinstance(value, (int, float)) and math.isfinite(value):
+            info[key] = float(value)
     info.update(extra_info or {})
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from fetalseg.data.hc18 import Record, load_pair
+from fetalseg.data.io import write_image
 
 MANIFEST_FIELDS = (
     "file",
@@ -188,11 +189,11 @@ def make_corpus(records: Sequence[Record], out: str | Path, seed: int = 0) -> li
             if fr is None:
                 continue
             name = f"{Path(rec.name).stem}_{kind}.png"
-            cv2.imwrite(str(out / "frames" / name), fr.image)
+            write_image(out / "frames" / name, fr.image)
             mask_name = ""
             if fr.mask is not None:
                 mask_name = name
-                cv2.imwrite(str(out / "masks" / name), fr.mask.astype(np.uint8) * 255)
+                write_image(out / "masks" / name, fr.mask.astype(np.uint8) * 255)
             rows.append(
                 {
                     "file": name,

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from fetalseg.biometry import measure_head
 from fetalseg.data.hc18 import Record, load_pair
-from fetalseg.data.io import read_image
+from fetalseg.data.io import read_image, write_image
 from fetalseg.quality.features import Features
 from fetalseg.quality.verdict import CHECK, GOOD, REJECT, assess
 
@@ -280,4 +279,4 @@ def write_rows(rows: Sequence[dict], path: str | Path) -> None:
 
 
 def save_preview(image: np.ndarray, path: str | Path) -> None:
-    cv2.imwrite(str(path), image)
+    write_image(path, image)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from fetalseg.biometry import HADLOCK_HC_RANGE_MM, Ellipse, Measurement
+from fetalseg.errors import InputError
 from fetalseg.quality.features import Features, compute_features
 
 GOOD, CHECK, REJECT = "good", "check", "reject"
@@ -185,6 +186,23 @@ def _past(v: float, lim: Any, direction: str) -> float | None:
     if v > hi:
         return float(hi)
     return None
+
+
+def check_pixel_size(value: float | tuple[float, float], where: str) -> float | tuple[float, float]:
+    """``value`` (mm per px; one number or ``(x, y)``) when every size is finite and within the
+    plausible :data:`PIXEL_SIZE_RANGE_MM`; else :class:`~fetalseg.errors.InputError` naming
+    ``where``. The one check of a size a user gives: ``predict``/``report --pixel-size``,
+    ``--pixel-csv`` values, the API's ``pixel_size_mm`` (:meth:`fetalseg.api.Model.measure`)
+    and the web form's field. (A file's own calibration outside the range is not an error:
+    the verdict rejects the measurement, :func:`calibration_reasons`.)"""
+    lo, hi = PIXEL_SIZE_RANGE_MM
+    for size in value if isinstance(value, (tuple, list)) else (value,):
+        if not (isinstance(size, (int, float)) and math.isfinite(size) and lo <= size <= hi):
+            shown = f"{size:g}" if isinstance(size, (int, float)) else repr(size)[:40]
+            raise InputError(
+                f"{where}: pixel size {shown} mm is outside the plausible {lo:g}-{hi:g} mm"
+            )
+    return value
 
 
 def calibration_reasons(

@@ -61,16 +61,11 @@ class StudyConfig:
 
 def load_study_config(path: str | Path | None, overrides: list[str] | None = None) -> StudyConfig:
     """YAML ``{base: {data/model/train sections}, rows: [{model, width, height}], out, ...}``."""
-    from fetalseg.config import load_config
+    from fetalseg.config import load_config, read_config_file
 
     values: dict[str, Any] = {}
     if path is not None:
-        try:
-            values = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except OSError as e:
-            raise InputError(f"{path}: cannot read study config ({e.strerror or e})") from None
-        except yaml.YAMLError as e:
-            raise InputError(f"{path}: not valid YAML: {e}") from None
+        values = read_config_file(Path(path))  # UTF-8, size-capped, YAML aliases refused
     unknown = set(values) - {"base", "rows", "out", "latency_iterations", "figure_images"}
     if unknown:
         raise InputError(f"{path}: unknown study key(s) {sorted(unknown)}")

@@ -619,9 +619,15 @@ def train(
     optimizer, scheduler, loss_fn = optimisation(model, t)
     state = Resumed(0, -math.inf, None)  # higher is better: DSC, or minus the HC ADF
     if ckpt is not None:
-        state = restore_training_state(
-            ckpt, model, optimizer, scheduler, streams.order, streams.aug, rank
-        )
+        try:
+            state = restore_training_state(
+                ckpt, model, optimizer, scheduler, streams.order, streams.aug, rank
+            )
+        except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as e:
+            why = f"{type(e).__name__}: {str(e).strip().splitlines()[0][:160]}" if str(e) else ""
+            raise InputError(
+                f"{last_path}: not a complete training checkpoint, cannot resume ({why})"
+            ) from None
     ddp_model = model
     if world > 1:
         ddp_model = torch.nn.parallel.DistributedDataParallel(

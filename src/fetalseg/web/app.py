@@ -52,6 +52,7 @@ from fetalseg.data.dicom import MAX_FRAMES
 from fetalseg.data.io import MAX_PIXELS, MAX_SIDE
 from fetalseg.errors import InputError
 from fetalseg.inference.predictor import Predictor
+from fetalseg.quality import check_pixel_size
 from fetalseg.web.clinical import ClinicalFields, clinical_json, dicom_zip, upload_exam
 from fetalseg.web.guard import BODY_TIMEOUT_S, IDLE_TIMEOUT_S, RequestGuard
 from fetalseg.web.measure import Measurer
@@ -71,8 +72,6 @@ MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 MAX_BATCH_FILES = 20
 #: Multipart framing and the form fields around the files.
 _FORM_OVERHEAD = 64 * 1024
-#: Largest pixel size accepted from a user (mm per pixel); ultrasound is ~0.05-0.5.
-MAX_USER_PIXEL_SIZE_MM = 10.0
 
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -194,12 +193,7 @@ def parse_pixel_size(value: str | None) -> float | None:
         size = float(text)
     except ValueError:
         raise _Unprocessable(f"pixel_size_mm {value[:40]!r}: not a number") from None
-    if not (math.isfinite(size) and 0 < size < MAX_USER_PIXEL_SIZE_MM):
-        raise _Unprocessable(
-            f"pixel_size_mm {value[:40]!r}: must be a positive size in mm per pixel, "
-            f"below {MAX_USER_PIXEL_SIZE_MM:g}"
-        )
-    return size
+    return float(check_pixel_size(size, "pixel_size_mm"))  # InputError: 422
 
 
 class _Unprocessable(Exception):
@@ -263,7 +257,9 @@ def create_app(
 
     ``max_upload_bytes`` is per file; a batch request may carry up to
     ``min(max_batch_files, 4) * max_upload_bytes``. ``max_frames``: most frames in a clip.
-    ``max_concurrent``: requests decoding and measuring at once (model calls are serialised).
+    ``max_concurrent``: requests holding an upload's bytes, decoding and measuring at once
+    (model calls are serialised); the others wait before reading their upload (the multipart
+    parser keeps at most 1 MB of each file in memory, the rest in a temporary file).
     ``allowed_hosts`` (``None``: any), ``allowed_origins``, ``body_timeout_s``,
     ``idle_timeout_s``: see :class:`fetalseg.web.guard.RequestGuard`.
     """
@@ -331,12 +327,18 @@ def create_app(
         log.exception("unexpected error on %s", request.url.path)
         return _error(500, f"internal error ({type(exc).__name__}); see the server log")
 
-    def measure_bytes(name: str, data: bytes, pixel_size: float | None) -> dict[str, Any]:
+    def measure_file(file: UploadFile, pixel_size: float | None) -> dict[str, Any]:
+        """Read, decode and measure one uploaded file inside a request slot (the bytes and
+        frames are freed when :func:`read_and_measure` returns, before the slot is left)."""
         with measurer.slot():
-            t0 = time.perf_counter()
-            upload = decode_upload(data, name, max_frames)
-            t1 = time.perf_counter()
-            result = measurer.measure(upload, pixel_size)
+            return read_and_measure(file, pixel_size)
+
+    def read_and_measure(file: UploadFile, pixel_size: float | None) -> dict[str, Any]:
+        name, data = _read_upload(file, max_upload_bytes)
+        t0 = time.perf_counter()
+        upload = decode_upload(data, name, max_frames)
+        t1 = time.perf_counter()
+        result = measurer.measure(upload, pixel_size)
         result["timing_ms"]["decode_ms"] = 1000 * (t1 - t0)
         result["timing_ms"]["total_ms"] = 1000 * (time.perf_counter() - t0)
         return result
@@ -369,8 +371,7 @@ def create_app(
     ) -> dict[str, Any]:
         size = parse_pixel_size(pixel_size_mm)
         fields = ClinicalFields.parse(ga, lmp, exam_date, standard)
-        name, data = _read_upload(file, max_upload_bytes)
-        return with_clinical(measure_bytes(name, data, size), fields)
+        return with_clinical(measure_file(file, size), fields)
 
     def with_clinical(result: dict[str, Any], fields: ClinicalFields) -> dict[str, Any]:
         """``result`` with its ``clinical`` block, of the numbers shown (a clip: its medians,
@@ -383,8 +384,8 @@ def create_app(
         file: UploadFile, pixel_size_mm: str | None, fields: ClinicalFields
     ) -> tuple[str, Any]:
         size = parse_pixel_size(pixel_size_mm)
-        name, data = _read_upload(file, max_upload_bytes)
         with measurer.slot():
+            name, data = _read_upload(file, max_upload_bytes)
             upload = decode_upload(data, name, max_frames)
             return name, upload_exam(measurer, upload, data, size, fields)
 
@@ -454,15 +455,16 @@ def create_app(
         fields = ClinicalFields.parse(ga, lmp, exam_date, standard)
         if len(files) > max_batch_files:
             raise _Unprocessable(f"{len(files)} files: at most {max_batch_files} per request")
-        _check_batch_budget(files, max_upload_bytes)
+        with measurer.slot():
+            _check_batch_budget(files, max_upload_bytes)
         results: list[dict[str, Any]] = []
         for upload in files:
-            name = safe_name(upload.filename)
             try:
-                name, data = _read_upload(upload, max_upload_bytes)
-                results.append(with_clinical(measure_bytes(name, data, size), fields))
+                results.append(with_clinical(measure_file(upload, size), fields))
             except (InputError, _TooLarge) as e:
-                results.append({"file": name, "status": "error", "error": str(e)})
+                results.append(
+                    {"file": safe_name(upload.filename), "status": "error", "error": str(e)}
+                )
         errors = sum(r["status"] == "error" for r in results)
         return {"count": len(results), "errors": errors, "results": results}
 

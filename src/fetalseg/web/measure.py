@@ -38,6 +38,7 @@ from fetalseg.inference.overlay import draw_overlay, measurement_lines
 from fetalseg.inference.predictor import Prediction, Predictor
 from fetalseg.result import ClipResult, FrameResult, resolve_calibration
 from fetalseg.result import frame_result as build_frame_result
+from fetalseg.web.memory import IdleTrim
 from fetalseg.web.uploads import Upload
 
 __all__ = ["Measurer", "frame_result", "summarize_clip"]
@@ -50,11 +51,15 @@ class Measurer:
         self.predictor = predictor
         self._model_lock = threading.Lock()
         self._work = threading.BoundedSemaphore(max_concurrent)
+        self.idle_trim = IdleTrim()
 
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:
-        """Hold one of the ``max_concurrent`` request slots (decode, measure, encode)."""
-        with self._work:
+        """Hold one of the ``max_concurrent`` request slots: reading the upload's bytes,
+        decoding, measuring, encoding all happen inside one, so at most ``max_concurrent``
+        uploads are in memory at once. When the last slot holder or waiter is done, freed
+        memory is given back to the system (:class:`fetalseg.web.memory.IdleTrim`)."""
+        with self.idle_trim.request(), self._work:
             yield
 
     def predict(

@@ -24,13 +24,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=8, help="batch size for --train (at least 2)")
 
 
+#: Upper bounds: ``--iterations 1000000000000`` ran for ever, a huge ``--threads`` or
+#: ``--batch-size`` only exhausts the machine.
+MAX_ITERATIONS = 100_000
+MAX_THREADS = 256
+MAX_BATCH = 256
+
+
 def check_args(args: argparse.Namespace) -> None:
     """Counts that make sense: :class:`InputError` naming the option otherwise. Training needs
     a batch of 2 or more (BatchNorm cannot normalise one image)."""
-    positive_int(args.iterations, "--iterations")
-    positive_int(args.threads, "--threads")
+    positive_int(args.iterations, "--iterations", maximum=MAX_ITERATIONS)
+    positive_int(args.threads, "--threads", maximum=MAX_THREADS)
     if args.train:
-        positive_int(args.batch_size, "--batch-size", minimum=2)
+        positive_int(args.batch_size, "--batch-size", minimum=2, maximum=MAX_BATCH)
 
 
 def run(args: argparse.Namespace) -> int:

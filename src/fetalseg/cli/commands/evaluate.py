@@ -22,7 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         choices=("train", "val", "test", "all"),
         help="subject-level split, as the model's training config defines it (default: test)",
     )
-    p.add_argument("--limit", type=int, default=0, help="only the first N images")
+    p.add_argument("--limit", type=int, default=0, help="only the first N images (default 0: all)")
     p.add_argument("--out", default="out/evaluate", help="output folder")
     add_overwrite_arg(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")

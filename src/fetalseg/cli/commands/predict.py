@@ -33,7 +33,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_args(p)
     size = p.add_mutually_exclusive_group()
     size.add_argument(
-        "--pixel-size", type=float, help="pixel size in mm (images without their own calibration)"
+        "--pixel-size",
+        type=float,
+        help="pixel size in mm, for images without their own calibration (a DICOM "
+        "file's own wins; a disagreement is noted in its row)",
     )
     size.add_argument(
         "--pixel-csv",

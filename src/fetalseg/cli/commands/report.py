@@ -52,10 +52,11 @@ def run(args: argparse.Namespace) -> int:
     from fetalseg.outputs.build import known_ga, write_dicom
     from fetalseg.outputs.clinical import assess_exam
     from fetalseg.outputs.report import write_report
+    from fetalseg.quality import check_pixel_size
 
     size = args.pixel_size
-    if size is not None and not 0 < size < 10:
-        raise InputError(f"--pixel-size {size}: must be a positive size in mm per pixel")
+    if size is not None:
+        check_pixel_size(size, "--pixel-size")
     ga = known_ga(args.ga, lmp=args.lmp, exam_date=args.exam_date)
     paths = [Path(p) for p in args.inputs]
     for p in paths:

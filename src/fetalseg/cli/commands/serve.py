@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from fetalseg.inference.predictor import Predictor
     from fetalseg.web.app import create_app
     from fetalseg.web.guard import IDLE_TIMEOUT_S, default_allowed_hosts, server_config
+    from fetalseg.web.memory import limit_malloc_arenas
 
     if not 0 < args.port < 65536:
         raise InputError(f"--port {args.port}: must be 1-65535")
@@ -77,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
             pass
     except OSError as e:
         why = (e.strerror or str(e)).split(" (while attempting")[0]
-        raise InputError(f"--port {args.port}: cannot listen on {args.host} ({why})") from None
+        raise InputError(
+            f"--host {args.host} --port {args.port}: cannot listen there ({why})"
+        ) from None
     for name, value in (
         ("--header-timeout", args.header_timeout),
         ("--body-timeout", args.body_timeout),
@@ -85,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
     ):
         if not value > 0:
             raise InputError(f"{name} {value}: must be positive")
+    limit_malloc_arenas()  # before the request threads exist: see fetalseg.web.memory
     hosts = set(args.allowed_host) | default_allowed_hosts(args.host)
     app = create_app(
         Predictor(args.checkpoint, args.backend, args.threads),
