@@ -40,7 +40,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -381,8 +381,16 @@ def create_app(
         return result
 
     def exam_of_request(
-        file: UploadFile, pixel_size_mm: str | None, fields: ClinicalFields
+        file: Annotated[UploadFile, File(description="as for /api/measure")],
+        pixel_size_mm: Annotated[str | None, Form(description="as for /api/measure")] = None,
+        ga: Annotated[str | None, Form(description=_GA_HELP)] = None,
+        lmp: Annotated[str | None, Form(description=_LMP_HELP)] = None,
+        exam_date: Annotated[str | None, Form(description=_EXAM_DATE_HELP)] = None,
+        standard: Annotated[str | None, Form(description=_STANDARD_HELP)] = None,
     ) -> tuple[str, Any]:
+        """The form of /api/report and /api/dicom (a FastAPI dependency): ``(file name, the
+        measured exam)``."""
+        fields = ClinicalFields.parse(ga, lmp, exam_date, standard)
         size = parse_pixel_size(pixel_size_mm)
         with measurer.slot():
             name, data = _read_upload(file, max_upload_bytes)
@@ -405,17 +413,11 @@ def create_app(
         summary="The exam report of one image or clip (self-contained HTML)",
     )
     def report(
-        file: Annotated[UploadFile, File(description="as for /api/measure")],
-        pixel_size_mm: Annotated[str | None, Form(description="as for /api/measure")] = None,
-        ga: Annotated[str | None, Form(description=_GA_HELP)] = None,
-        lmp: Annotated[str | None, Form(description=_LMP_HELP)] = None,
-        exam_date: Annotated[str | None, Form(description=_EXAM_DATE_HELP)] = None,
-        standard: Annotated[str | None, Form(description=_STANDARD_HELP)] = None,
+        request_exam: tuple[str, Any] = Depends(exam_of_request),  # a local: not in Annotated
     ) -> Response:
         from fetalseg.outputs.report import render_report
 
-        fields = ClinicalFields.parse(ga, lmp, exam_date, standard)
-        name, exam = exam_of_request(file, pixel_size_mm, fields)
+        name, exam = request_exam
         html = render_report(exam).encode("utf-8")
         return attachment(html, "text/html; charset=utf-8", name, "_report.html")
 
@@ -426,15 +428,9 @@ def create_app(
         summary="DICOM SR (TID 5000) and SEG of one image or clip, as a ZIP",
     )
     def dicom(
-        file: Annotated[UploadFile, File(description="as for /api/measure")],
-        pixel_size_mm: Annotated[str | None, Form(description="as for /api/measure")] = None,
-        ga: Annotated[str | None, Form(description=_GA_HELP)] = None,
-        lmp: Annotated[str | None, Form(description=_LMP_HELP)] = None,
-        exam_date: Annotated[str | None, Form(description=_EXAM_DATE_HELP)] = None,
-        standard: Annotated[str | None, Form(description=_STANDARD_HELP)] = None,
+        request_exam: tuple[str, Any] = Depends(exam_of_request),  # a local: not in Annotated
     ) -> Response:
-        fields = ClinicalFields.parse(ga, lmp, exam_date, standard)
-        name, exam = exam_of_request(file, pixel_size_mm, fields)
+        name, exam = request_exam
         return attachment(dicom_zip(exam), "application/zip", name, "_dicom.zip")
 
     @app.post(
