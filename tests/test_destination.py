@@ -81,3 +81,18 @@ def test_folder_and_file_mixups(tmp_path: Path) -> None:
         pass
     with pytest.raises(InputError, match="is a folder"):
         write_text(tmp_path, "x", overwrite=True)
+
+
+def test_results_get_the_usual_modes_not_private_ones(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        f = write_text(tmp_path / "report.html", "x")
+        with output_dir(tmp_path / "run") as tmp:
+            (tmp / "a").write_text("1")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE(f.stat().st_mode) == 0o644
+    assert stat.S_IMODE((tmp_path / "run").stat().st_mode) == 0o755

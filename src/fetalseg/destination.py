@@ -36,6 +36,18 @@ def check_destination(path: str | Path) -> Path:
     return path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _usual_mode(path: Path, folder: bool) -> None:
+    """``mkdtemp``/``mkstemp`` create private (0700/0600) entries; results get the mode a plain
+    ``open``/``mkdir`` would give them (0777/0666 less the umask)."""
+    os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
+
+
 def _refuse_existing(path: Path, overwrite: bool) -> None:
     if overwrite or not (path.exists() or path.is_symlink()):
         return
@@ -53,9 +65,11 @@ def _temporary_sibling(path: Path, make: Callable[..., Any]) -> Path:
         made = make(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     except OSError as e:
         raise InputError(f"{path}: cannot write results there ({e.strerror or e})") from None
-    if isinstance(made, tuple):  # mkstemp: (fd, name)
+    folder = not isinstance(made, tuple)
+    if not folder:  # mkstemp: (fd, name)
         os.close(made[0])
         made = made[1]
+    _usual_mode(Path(made), folder)
     return Path(made)
 
 

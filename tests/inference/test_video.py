@@ -262,3 +262,23 @@ def test_summary_is_median_over_frames_with_a_head():
     assert s["n_frames"] == 4 and s["frames_with_head"] == 3
     assert s["hc_mm"] == pytest.approx(hc[1]) and s["key_frame"] == 1
     assert s["hc_sd"] == pytest.approx(np.std(hc, ddof=1))
+
+
+def test_dicom_clip_without_the_video_extra_writes_png_frames(
+    tiny_checkpoint, tmp_path, monkeypatch
+):
+    """The core install has no PyAV: a DICOM clip is still measured, its annotated frames
+    written as PNGs instead of annotated.mp4."""
+    from fetalseg.inference import video
+
+    monkeypatch.setattr(video, "has_extra", lambda extra: extra != "video")
+    clip, _ = _dicom_clip(tmp_path / "cine.dcm", n=3, region_cm=(0.02, 0.02))
+    out = tmp_path / "out"
+    assert _predict(clip, tiny_checkpoint, out) == 0
+    assert not (out / "annotated.mp4").exists()
+    assert sorted(p.name for p in (out / "overlays").iterdir()) == [
+        "frame_0000.png",
+        "frame_0001.png",
+        "frame_0002.png",
+    ]
+    assert json.loads((out / "summary.json").read_text())["n_frames"] == 3

@@ -65,7 +65,7 @@ def test_extreme_centile_shows_above_99_9_not_100():
     ((image, mask),) = frames(1)
     exam = Exam(make_frame(image, mask), "intergrowth21", KnownGA(16.0, "given: 16+0"))
     html = render_report(exam)
-    assert ">99.9" in html
+    assert "&gt;99.9" in html  # escaped in the HTML: the reader sees ">99.9"
     assert ">100.0<" not in html and "100.0 centile" not in html
 
 
@@ -122,3 +122,18 @@ def test_clip_report_shows_the_clip_verdict_and_its_reasons(clip_exam):
     clip_exam.clip_reasons = [{"code": "frames_disagree", "severity": "check", "message": "M."}]
     html = render_report(clip_exam)
     assert "verdict-check'>Clip: <b>check</b><ul><li>M.</li>" in html
+
+
+def test_late_head_names_hadlock_as_the_ga_source_and_centile_cells_are_valid_html():
+    from fetalseg.biometry import measure_head
+    from fetalseg.outputs import ExamFrame
+
+    ((image, mask),) = frames(1)
+    m = measure_head(mask, 0.6)  # twice the helpers' pixel size: a third-trimester head
+    frame = ExamFrame(image, mask, m, 0.6, "--pixel-size", "bisenet (test.onnx)", "late.png")
+    html = render_report(Exam(frame, "intergrowth21", KnownGA(16.0, "given: 16+0")))
+    meta = html.split("How this was measured")[1]
+    ga_line = meta.split("GA from HC by")[1].split("</dd>")[0]
+    assert "Hadlock" in ga_line and "INTERGROWTH" not in ga_line
+    assert "class='num' class=" not in html
+    assert "status-warn'>&gt;99.9" in html

@@ -178,11 +178,18 @@ def predict_files(
                 writer.writerow({k: row[k] for k in FIELDS})
                 if submission is not None:
                     challenge.append(submission)
-        json_rows = [{**r, "quality_reasons": r.pop("_reasons", [])} for r in rows]
+        json_rows = [_json_row(r) for r in rows]
         (tmp / "measurements.json").write_text(json.dumps(json_rows, indent=2), encoding="utf-8")
         if challenge and len(challenge) == len(paths):
             write_challenge_csv(tmp / "hc18_submission.csv", challenge)
     return rows
+
+
+def _json_row(row: dict[str, object]) -> dict[str, object]:
+    """A table row for ``measurements.json``: the reasons as dicts, not the CSV's joined text."""
+    out = {k: v for k, v in row.items() if k != "_reasons"}
+    out["quality_reasons"] = row.get("_reasons", [])
+    return out
 
 
 def _predict_listed(

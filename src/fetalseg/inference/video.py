@@ -32,9 +32,10 @@ from fetalseg.data.io import (
     read_image,
     require_regular_file,
     to_gray_uint8,
+    write_image,
 )
 from fetalseg.destination import output_dir
-from fetalseg.errors import InputError, require_extra
+from fetalseg.errors import InputError, has_extra, require_extra
 from fetalseg.inference.batch import SOURCE_OPTION
 from fetalseg.inference.overlay import draw_overlay, measurement_lines
 from fetalseg.inference.predictor import Prediction, Predictor
@@ -182,6 +183,21 @@ def _annotate(frame: np.ndarray, result: FrameResult) -> np.ndarray:
     return draw_overlay(frame, result.mask, result.ellipse_px, lines, result.quality)
 
 
+class _FrameFolderWriter:
+    """The annotated frames as numbered PNGs (the core install has no video encoder)."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir()
+        self.folder, self.count = folder, 0
+
+    def write(self, bgr: np.ndarray) -> None:
+        write_image(self.folder / f"frame_{self.count:04d}.png", bgr)
+        self.count += 1
+
+    def close(self) -> None:
+        pass
+
+
 class _VideoWriter:
     """H.264 (or MPEG-4 where x264 is missing) MP4 writer; sizes are made even for yuv420p."""
 
@@ -233,7 +249,8 @@ def process_clip(
     overwrite: bool = False,
     progress: bool = True,
 ) -> ClipResult:
-    """Measure every frame of a clip: ``annotated.mp4``, ``frames.csv``, ``summary.json``.
+    """Measure every frame of a clip: ``annotated.mp4`` (with the ``video`` extra; without
+    it the annotated frames as ``overlays/frame_NNNN.png``), ``frames.csv``, ``summary.json``.
 
     ``pixel_size_mm``: mm per px given by the user, for a clip without its own calibration
     (:func:`clip_pixel_size`); else frames are measured in px only. ``out`` follows
@@ -243,7 +260,11 @@ def process_clip(
     with output_dir(out, overwrite) as tmp:
         frames, fps, count, dicom = open_clip(path)
         size, source, note = clip_pixel_size(pixel_size_mm, dicom)
-        writer = _VideoWriter(tmp / "annotated.mp4", fps)
+        writer = (
+            _VideoWriter(tmp / "annotated.mp4", fps)
+            if has_extra("video")
+            else _FrameFolderWriter(tmp / "overlays")
+        )
         results: list[FrameResult] = []
         t0 = time.perf_counter()
         try:

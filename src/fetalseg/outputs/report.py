@@ -167,17 +167,17 @@ def _measure_rows(exam: Exam, assessment: Assessment) -> str:
         result = assessment.centiles.get(measure)
         centile = z = ""
         if result is not None and result.centile is not None:
-            centile = format_centile(result.centile)
+            centile = _esc(format_centile(result.centile))
             z = f"{result.z:+.2f}"
         elif result is not None:
             centile = f'<span class="note">{_esc(result.message)}</span>'
         elif value is not None and exam.known_ga is None:
             centile = '<span class="note">no known GA</span>'
         shown = "-" if value is None else f"{value:.1f}"
-        cls = ' class="status-warn"' if result is not None and _outside(result) else ""
+        cls = "num status-warn" if result is not None and _outside(result) else "num"
         rows.append(
             f"<tr><th>{MEASURE_NAMES[measure]}</th><td class='num big'>{shown} mm</td>"
-            f"<td class='num'{cls}>{centile}</td><td class='num'>{z}</td>"
+            f"<td class='{cls}'>{centile}</td><td class='num'>{z}</td>"
             f"<td class='note'>{_esc(CONVENTIONS[measure])}</td></tr>"
         )
     return (
@@ -390,7 +390,7 @@ def render_report(
     <dt>model</dt><dd>{_esc(f.model_name)}</dd>
     <dt>software</dt><dd>fetalseg {_esc(__version__)}</dd>
     <dt>growth standard</dt><dd>{_esc(_standard_text(exam.standard))}</dd>
-    <dt>GA from HC by</dt><dd>{_esc(_dating_text(dating_standard(exam)))}</dd>
+    <dt>GA from HC by</dt><dd>{_esc(_dating_text(_ga_standard_used(exam, assessment)))}</dd>
     <dt>cephalic index</dt><dd>{_cephalic(assessment)}</dd>
   </dl>
 </section>
@@ -408,6 +408,13 @@ For research; not a medical device.</footer>
 def _standard_text(name: str) -> str:
     std = get_standard(name)
     return f"{std.title}: {std.citation}. Population: {std.population}."
+
+
+def _ga_standard_used(exam: Exam, assessment: Assessment) -> str:
+    """The standard the shown GA came from (``ga_from_hc`` may fall back to Hadlock beyond
+    INTERGROWTH-21st's range), else the one that would have been used."""
+    est = assessment.ga_estimate
+    return est.standard if est is not None and est.weeks is not None else dating_standard(exam)
 
 
 def _dating_text(name: str) -> str:
