@@ -28,6 +28,7 @@ from bad_inputs import (
     make_hc18_variants,
     named_in_error,
 )
+from cli_helpers import assert_user_error, run
 from fastapi.testclient import TestClient
 
 from fetalseg.cli.main import main
@@ -63,19 +64,6 @@ def corpus(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def hc18(tmp_path_factory) -> dict[str, Path]:
     return make_hc18_variants(tmp_path_factory.mktemp("hc18"))
-
-
-def run(argv: list[str], capsys) -> tuple[int, str]:
-    rc = main([str(a) for a in argv])
-    return rc, capsys.readouterr().err
-
-
-def assert_user_error(rc: int, err: str, names: str) -> None:
-    lines = err.strip().splitlines()
-    assert rc == 2, err
-    assert len(lines) == 1, err
-    assert names in lines[0], err
-    assert "Traceback" not in err
 
 
 def rows(out: Path) -> list[dict[str, str]]:

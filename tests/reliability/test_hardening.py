@@ -11,24 +11,10 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_helpers import assert_user_error, run
 
-from fetalseg.cli.main import main
 from fetalseg.errors import InputError
 from fetalseg.training.checkpoint import load_checkpoint
-
-
-def run(argv: list[object], capsys) -> tuple[int, str]:
-    rc = main([str(a) for a in argv])
-    return rc, capsys.readouterr().err
-
-
-def assert_user_error(rc: int, err: str, names: str) -> None:
-    lines = err.strip().splitlines()
-    assert rc == 2, err
-    assert len(lines) == 1, err
-    assert names in lines[0], err
-    assert "Traceback" not in err
-
 
 # ---------------------------------------------------------------- security: pickles
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import assert_user_error, run
 
 from fetalseg.cli.common import EXIT_SOME_FAILED, EXIT_USER_ERROR, batch_exit_code
-from fetalseg.cli.main import main
 from fetalseg.config import load_config
 from fetalseg.data.dicom import decode_dicom, encode_constant_rle_dicom
 from fetalseg.data.hc18 import read_records
@@ -31,19 +31,6 @@ from fetalseg.errors import InputError
 from fetalseg.inference.batch import read_pixel_csv
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
-
-
-def run(argv: list, capsys) -> tuple[int, str]:
-    rc = main([str(a) for a in argv])
-    return rc, capsys.readouterr().err
-
-
-def assert_user_error(rc: int, err: str, names: str) -> None:
-    lines = err.strip().splitlines()
-    assert rc == 2, err
-    assert len(lines) == 1, err
-    assert names in lines[0], err
-    assert "Traceback" not in err
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
