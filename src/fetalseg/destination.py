@@ -13,9 +13,9 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from fetalseg.errors import InputError
 
@@ -36,18 +36,6 @@ def check_destination(path: str | Path) -> Path:
     return path
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _usual_mode(path: Path, folder: bool) -> None:
-    """``mkdtemp``/``mkstemp`` create private (0700/0600) entries; results get the mode a plain
-    ``open``/``mkdir`` would give them (0777/0666 less the umask)."""
-    os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
-
-
 def _refuse_existing(path: Path, overwrite: bool) -> None:
     if overwrite or not (path.exists() or path.is_symlink()):
         return
@@ -56,21 +44,21 @@ def _refuse_existing(path: Path, overwrite: bool) -> None:
     raise InputError(f"{path}: already holds earlier results; pass --overwrite to replace them")
 
 
-def _temporary_sibling(path: Path, make: Callable[..., Any]) -> Path:
-    """A new temporary folder (``tempfile.mkdtemp``) or file (``mkstemp``) beside ``path``;
-    :class:`InputError` naming ``path`` (not the temporary name) when it cannot be made there
-    (e.g. ``--out /proc/x``, a read-only folder)."""
+def _temporary_sibling(path: Path, folder: bool) -> Path:
+    """A new, uniquely named temporary folder or empty file beside ``path``, made by a plain
+    ``mkdir`` / exclusive ``open`` so that it gets the usual mode (0777 / 0666 less the umask;
+    ``tempfile``'s are private). :class:`InputError` naming ``path`` (not the temporary name)
+    when it cannot be made there (e.g. ``--out /proc/x``, a read-only folder)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        made = make(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
+        tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.partial"
+        if folder:
+            tmp.mkdir()
+        else:
+            tmp.open("xb").close()
     except OSError as e:
         raise InputError(f"{path}: cannot write results there ({e.strerror or e})") from None
-    folder = not isinstance(made, tuple)
-    if not folder:  # mkstemp: (fd, name)
-        os.close(made[0])
-        made = made[1]
-    _usual_mode(Path(made), folder)
-    return Path(made)
+    return tmp
 
 
 @contextlib.contextmanager
@@ -88,7 +76,7 @@ def output_dir(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     if path.exists() and not path.is_dir():
         raise InputError(f"{path}: is a file, not a folder for results")
     _refuse_existing(path, overwrite)
-    tmp = _temporary_sibling(path, tempfile.mkdtemp)
+    tmp = _temporary_sibling(path, folder=True)
     try:
         yield tmp
     except BaseException:
@@ -116,7 +104,7 @@ def output_file(path: str | Path, overwrite: bool = False) -> Iterator[Path]:
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a file name")
     _refuse_existing(path, overwrite)
-    tmp = _temporary_sibling(path, tempfile.mkstemp)
+    tmp = _temporary_sibling(path, folder=False)
     try:
         yield tmp
     except BaseException:
