@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from fetalseg.artifacts import onnx_model_info
-from fetalseg.inference.benchmark import _time, machine_info
+from fetalseg.inference.benchmark import machine_info, time_calls
 from fetalseg.runtimes import open_runtime
 
 
@@ -33,7 +33,7 @@ def interleaved_latency(
     times: list[list[float]] = [[] for _ in models]
     for _ in range(rounds):
         for i, (s, x) in enumerate(zip(sessions, feeds)):
-            times[i] += _time(lambda s=s, x=x: s.run(x), 3, iterations)
+            times[i] += time_calls(lambda s=s, x=x: s.run(x), 3, iterations)
     out = []
     for t in times:
         ms = np.asarray(t) * 1000

@@ -76,7 +76,8 @@ def machine_info(threads: int) -> dict[str, object]:
     }
 
 
-def _time(fn, warmup: int, iterations: int) -> list[float]:
+def time_calls(fn, warmup: int, iterations: int) -> list[float]:
+    """Seconds of each of ``iterations`` calls of ``fn()``, after ``warmup`` untimed ones."""
     for _ in range(warmup):
         fn()
     times = []
@@ -179,7 +180,7 @@ def run_benchmark(
                         model,
                         backend,
                         "model",
-                        _time(lambda p=p, x=x: p.logits(x), warmup, iterations),
+                        time_calls(lambda p=p, x=x: p.logits(x), warmup, iterations),
                     )
                 )
 
@@ -193,7 +194,7 @@ def run_benchmark(
                     assert pred.measurement is not None
 
                 p.timings.clear()
-                times = _time(end_to_end, warmup, iterations)
+                times = time_calls(end_to_end, warmup, iterations)
                 stages = {"decode": decode_s, **{k: p.timings[k] for k in ("pre", "model", "post")}}
                 rows.append(_row(model, backend, "end-to-end", times, stages))
     return {
