@@ -241,9 +241,12 @@ def _background(
 class _HeadFrame:
     """The grid crop around the head in the head's own frame: ``u`` along the major axis, ``v``
     along the minor (px); ``depth`` ≈ px inside the outer edge (> 0 inside); ``phi`` the
-    elliptic angle; ``crop`` the (rows, cols) slices of the grid."""
+    elliptic angle; ``crop`` the (rows, cols) slices of the grid; ``cos_t``/``sin_t`` of the
+    head's angle (float32)."""
 
     crop: tuple[slice, slice]
+    cos_t: np.float32
+    sin_t: np.float32
     u: np.ndarray
     v: np.ndarray
     depth: np.ndarray
@@ -267,7 +270,7 @@ def _head_frame(head: SyntheticHead, g: _Grid) -> _HeadFrame:
     rho = np.sqrt((u / a) ** 2 + (v / b) ** 2) + F32(1e-6)
     depth = np.sqrt(u * u + v * v) * (1 - rho) / rho
     phi = np.arctan2(v / b, u / a)
-    return _HeadFrame((slice(r0, r1), slice(c0, c1)), u, v, depth, phi)
+    return _HeadFrame((slice(r0, r1), slice(c0, c1)), ct, st, u, v, depth, phi)
 
 
 def _brain(rng: np.random.Generator, head: SyntheticHead, hf: _HeadFrame) -> np.ndarray:
@@ -313,9 +316,7 @@ def _skull(
     """Skull ring inside the outer edge: thickness and brightness vary along ``phi``; strong where
     the beam meets the skull head-on (ring normal along the beam), weak on the lateral walls,
     with random dropout gaps. Shape of the head crop, float32."""
-    phi, depth = hf.phi, hf.depth
-    t = math.radians(head.angle_deg)
-    ct, st = F32(math.cos(t)), F32(math.sin(t))
+    phi, depth, ct, st = hf.phi, hf.depth, hf.cos_t, hf.sin_t
     a, b = F32(head.semi_major), F32(head.semi_minor)
     thick = F32(rng.uniform(0.035, 0.065) * head.semi_major + 2) * (
         1 + _harmonics(rng, phi, 4, 0.3)
