@@ -72,7 +72,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fetalseg.inference.batch import (
-        check_pixel_size,
         collect_inputs,
         predict_files,
         read_pixel_csv,
@@ -80,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from fetalseg.inference.predictor import Predictor
     from fetalseg.outputs.build import dicom_folder, frame_dicom_writer
+    from fetalseg.quality import check_pixel_size
 
     if args.pixel_size is not None:
         check_pixel_size(args.pixel_size, "--pixel-size")
