@@ -18,6 +18,7 @@ COMMANDS = (
     "serve",
     "demo",
     "evaluate",
+    "compare",
     "train",
     "export",
     "benchmark",
