@@ -31,7 +31,6 @@ from bad_inputs import (
 from cli_helpers import assert_user_error, run
 from fastapi.testclient import TestClient
 
-from fetalseg.cli.main import main
 from fetalseg.data.io import DICOM_SUFFIXES, IMAGE_SUFFIXES
 from fetalseg.inference.predictor import Predictor
 from fetalseg.web.app import create_app
@@ -139,11 +138,13 @@ def test_predict_bad_pixel_size_value(value, corpus, tiny_checkpoint, tmp_path, 
     assert not (tmp_path / "measurements.csv").exists()
 
 
-def test_predict_non_numeric_pixel_size_is_a_usage_error(corpus, tmp_path, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(["predict", str(corpus["good.png"]), "--pixel-size", "abc", "--out", str(tmp_path)])
-    err = capsys.readouterr().err
-    assert e.value.code == 2 and "'abc'" in err and "Traceback" not in err
+@pytest.mark.parametrize("command", ["predict", "report"])
+@pytest.mark.parametrize("value", ["abc", "", "0,15", "1e"])
+def test_non_numeric_pixel_size_is_one_line(command, value, corpus, tmp_path, capsys):
+    argv = [command, corpus["good.png"], f"--pixel-size={value}", "--out", tmp_path / "out"]
+    rc, err = run(argv, capsys)  # argparse refuses it: no SystemExit, no usage block
+    assert_user_error(rc, err, f"fetalseg {command}: error: argument --pixel-size: {value!r}")
+    assert "is not a number" in err and not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("name", CSV_FILES)

@@ -12,6 +12,7 @@ from fetalseg.cli.common import (
     add_model_args,
     add_overwrite_arg,
     batch_exit_code,
+    pixel_size_arg,
 )
 from fetalseg.errors import InputError
 
@@ -34,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     size = p.add_mutually_exclusive_group()
     size.add_argument(
         "--pixel-size",
-        type=float,
+        type=pixel_size_arg,
         help="pixel size in mm, for images without their own calibration (a DICOM "
         "file's own wins; a disagreement is noted in its row)",
     )
