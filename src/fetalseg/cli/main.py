@@ -4,7 +4,7 @@
 Exit codes, for every command: 0 done; 1 a batch where some inputs failed (each named on stderr
 and in its row; 0 with ``--keep-going``); 2 a user error (a bad file or value: one line on
 stderr naming the input; argparse's own errors too, :class:`~fetalseg.cli.common.OneLineParser`),
-and a batch where every input failed; 3 with ``predict --strict``
+and a batch where every input failed (nothing written); 3 with ``predict --strict``
 when all was measured but some verdict is ``reject``; 130 interrupted. The batch rule
 is :func:`fetalseg.cli.common.batch_exit_code`.
 """
