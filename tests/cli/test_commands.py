@@ -35,3 +35,22 @@ def test_parser_lists_every_command() -> None:
     parser = build_parser()
     choices = next(a for a in parser._actions if a.dest == "command").choices
     assert set(choices) == {m.NAME for m in MODULES}
+
+
+@pytest.mark.parametrize(
+    "argv, named",
+    [
+        ([], "COMMAND"),
+        (["predict"], "input"),
+        (["predict", "x.png", "--backend", "foo"], "--backend"),
+        (["serve", "--port", "abc"], "--port"),
+        (["predict", "x.png", "--bogus"], "--bogus"),
+        (["predict", "x.png", "--pixel-size", "0.1", "--pixel-csv", "p.csv"], "--pixel-csv"),
+    ],
+)
+def test_argparse_errors_are_one_line_exit_2(argv, named, capsys) -> None:
+    assert main(argv) == 2  # returned, not a SystemExit
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "usage:" not in err, err
+    assert err.startswith("fetalseg") and ": error: " in err and named in err
+    assert err.rstrip().endswith("-h lists the options")

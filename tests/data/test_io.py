@@ -1,4 +1,5 @@
 import io
+import struct
 
 import cv2
 import numpy as np
@@ -12,6 +13,7 @@ from fetalseg.data.io import (
     list_images,
     one_value_per_name,
     read_image,
+    tiff_page_count,
 )
 from fetalseg.errors import InputError
 
@@ -110,3 +112,63 @@ def test_one_value_per_name_allows_repeats_and_refuses_disagreements():
         match=r"t\.csv: line 5: 'b\.png' is listed again with 0\.25 mm \(line 3: 0\.2 mm\)",
     ):
         one_value_per_name("t.csv", bad, show=lambda mm: f"{mm:g} mm")
+
+
+def _tiff_chain(
+    subfile_types: list[int | None], order: str = "<", big: bool = False, loop: bool = False
+) -> bytes:
+    """A TIFF's header and IFD chain only (no pixels): one IFD per item, with a NewSubfileType
+    entry (a LONG) of that value (``None``: no such entry) then an ImageWidth entry (a SHORT),
+    values left-justified in the entry as the spec says; ``loop``: the last IFD points back
+    to the first."""
+    off, count, field = ("Q", "Q", 8) if big else ("I", "H", 4)
+    head = struct.pack(order + "2sH", b"II" if order == "<" else b"MM", 43 if big else 42)
+    head += struct.pack(order + "HHQ", 8, 0, 16) if big else struct.pack(order + "I", 8)
+    pos, ifds = len(head), []
+    for i, kind in enumerate(subfile_types):
+        entries = ([(254, 4, kind)] if kind is not None else []) + [(256, 3, 64)]
+        body = struct.pack(order + count, len(entries))
+        for tag, kind_of_value, value in entries:
+            body += struct.pack(order + "HH" + off, tag, kind_of_value, 1)
+            body += struct.pack(order + ("I" if kind_of_value == 4 else "H"), value).ljust(field)
+        size = len(body) + struct.calcsize(off)
+        last = i == len(subfile_types) - 1
+        nxt = len(head) if loop and last else 0 if last else pos + size
+        ifds.append(body + struct.pack(order + off, nxt))
+        pos += size
+    return head + b"".join(ifds)
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+@pytest.mark.parametrize("big", [False, True])
+def test_tiff_page_count_walks_the_ifd_chain(order, big):
+    assert tiff_page_count(_tiff_chain([None], order, big)) == 1
+    assert tiff_page_count(_tiff_chain([None, None, 0], order, big)) == 3
+    # a reduced-resolution directory (a thumbnail or preview) is not a page
+    assert tiff_page_count(_tiff_chain([0, 1, 1], order, big)) == 1
+    assert tiff_page_count(_tiff_chain([None, None], order, big, loop=True)) == 2  # ends
+
+
+def test_tiff_page_count_of_other_and_broken_data():
+    assert tiff_page_count(_png(np.zeros((40, 50), np.uint8))) == 0
+    assert tiff_page_count(b"II*\x00") == 0
+    assert tiff_page_count(b"II*\x00\xff\xff\xff\xff") == 0  # first IFD beyond the file
+    two = _tiff_chain([None, None])
+    second = int.from_bytes(two[22:26], "little")  # the first IFD's next offset
+    assert tiff_page_count(two) == 2 and tiff_page_count(two[: second + 1]) == 1  # cut short
+    assert tiff_page_count(_tiff_chain([None] * 50), limit=10) == 10
+
+
+def test_multi_page_tiff_is_refused_naming_its_pages():
+    page = np.random.default_rng(0).integers(0, 255, (40, 50), dtype=np.uint8)
+    one = cv2.imencode(".tiff", page)[1].tobytes()
+    assert tiff_page_count(one) == 1
+    assert np.array_equal(decode_image(one, "x.tif"), page)
+    three = cv2.imencodemulti(".tiff", [page, page, page])[1].tobytes()
+    assert tiff_page_count(three) == 3
+    with pytest.raises(InputError, match=r"^x\.tif: a TIFF of 3 pages; .*single-frame TIFF"):
+        decode_image(three, "x.tif")
+    buf = io.BytesIO()  # the pages of another writer (Pillow)
+    Image.fromarray(page).save(buf, "TIFF", save_all=True, append_images=[Image.fromarray(page)])
+    with pytest.raises(InputError, match="a TIFF of 2 pages"):
+        decode_image(buf.getvalue(), "y.tiff")

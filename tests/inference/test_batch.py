@@ -1,5 +1,6 @@
 """``predict_files`` on DICOM files: the file's own pixel size, the user's overriding it, px only
-without one, and bad or multi-frame files reported in their row while the rest are processed."""
+without one, and bad or multi-frame files reported in their row while the rest are processed;
+nothing written when every file failed."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from fetalseg.biometry import ramanujan_perimeter
 from fetalseg.biometry.ellipse import measure_head
 from fetalseg.data.dicom import encode_ultrasound_dicom
 from fetalseg.data.synthetic import synthetic_frame
-from fetalseg.inference.batch import collect_inputs, predict_files
+from fetalseg.inference.batch import NothingMeasured, collect_inputs, predict_files
 from fetalseg.inference.predictor import Predictor
 
 #: A known head on a 128x96 frame: centre (64, 48), semi-axes 50 px along x and 40 px along y.
@@ -191,3 +192,25 @@ def test_bad_and_multi_frame_dicoms_get_error_rows_the_rest_is_processed(known, 
         assert not (tmp_path / "out" / "overlays" / f"{Path(name).stem}.png").exists()
     assert "pass it on its own" in str(got["f_clip.DICOM"]["message"])
     assert len(rows(tmp_path / "out")) == 6
+
+
+def test_nothing_is_written_when_every_file_failed(known, tmp_path):
+    bad = [write(tmp_path / "a.png", b"not an image"), write(tmp_path / "b.dcm", b"")]
+    out = tmp_path / "out"
+    with pytest.raises(NothingMeasured) as e:
+        predict_files(known, bad, out, progress=False)
+    assert [r["status"] for r in e.value.rows] == ["error", "error"]
+    assert "a.png" in str(e.value.rows[0]["message"]) and "b.dcm" in str(e.value.rows[1]["message"])
+    assert str(e.value).startswith("all 2 inputs failed (") and "a.png" in str(e.value)
+    assert not out.exists() and sorted(tmp_path.iterdir()) == bad  # no temporary folder left
+    # an earlier run's results, with overwrite, are kept rather than replaced by error rows
+    good = write(tmp_path / "good.png", cv2.imencode(".png", frame())[1].tobytes())
+    predict_files(known, [good], out, progress=False)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(NothingMeasured, match=r"^\S*/a\.png: not a readable image"):
+        predict_files(known, bad[:1], out, overwrite=True, progress=False)
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    # one good file among bad ones: written, its row and theirs
+    got = predict_files(known, [*bad, good], out, overwrite=True, progress=False)
+    assert [r["status"] == "error" for r in got] == [True, True, False]
+    assert [r["file"] for r in rows(out)] == ["a.png", "b.dcm", "good.png"]

@@ -56,6 +56,7 @@ EXPECTED: dict[str, str] = {
     "strip_8000x32.png": "no_head",  # 250:1, constant: measured, no head
     "dicom_header_only.dcm": "error",  # cut after 200 bytes: no pixel data
     "nan_float.tiff": "error",
+    "two_pages.tiff": "error",  # not measured on its first page alone
 }
 
 #: Corpus files that are clips (many frames): ``predict FILE`` measures them frame by frame.
@@ -247,6 +248,7 @@ def make_corpus(folder: str | Path) -> dict[str, Path]:
         "strip_8000x32.png": _encode(".png", np.full((32, 8000), 90, np.uint8)),
         "dicom_header_only.dcm": dicom_bytes(frame)[:200],
         "nan_float.tiff": _encode(".tiff", _with_nan(frame)),
+        "two_pages.tiff": cv2.imencodemulti(".tiff", [frame, frame])[1].tobytes(),
         "clip_rle16_5x40mp.dcm": encode_constant_rle_dicom(5, 5000, 8000, 16),
         # pixel-size CSVs (HC18 format: filename,pixel size(mm))
         "pixels_nan.csv": b"filename,pixel size(mm)\ngood.png,nan\n",

@@ -31,7 +31,6 @@ from bad_inputs import (
 from cli_helpers import assert_user_error, run
 from fastapi.testclient import TestClient
 
-from fetalseg.cli.main import main
 from fetalseg.data.io import DICOM_SUFFIXES, IMAGE_SUFFIXES
 from fetalseg.inference.predictor import Predictor
 from fetalseg.web.app import create_app
@@ -83,13 +82,13 @@ def test_predict_single_file(name, corpus, tiny_checkpoint, tmp_path, capsys):
         assert PREDICT_EXPECTED[name] == "error"
         assert_user_error(rc, err, name)
         return
-    (row,) = rows(out)
     if PREDICT_EXPECTED[name] == "error":
         assert_user_error(rc, err, name)
-        assert row["status"] == "error" and name in row["message"]
+        assert not out.exists()  # nothing measured: no folder of one error row
         if name.endswith(".dcm"):
             assert "DICOM" in err
     else:
+        (row,) = rows(out)
         assert rc == 0 and err == "" and row["status"] in {"ok", "no_head", "out_of_range"}
         if EXPECTED[name] == "no_head":
             assert row["status"] == "no_head" and row["hc_mm"] == ""
@@ -119,6 +118,38 @@ def test_predict_folder_reports_each_bad_file_and_processes_the_rest(
             assert (out / "overlays" / f"{Path(name).stem}.png").is_file()
 
 
+def test_predict_where_every_file_failed_keeps_earlier_results(
+    corpus, tiny_checkpoint, tmp_path, capsys
+):
+    out, dicom = tmp_path / "out", tmp_path / "dicom"
+    options = ["--checkpoint", tiny_checkpoint, "--out", out, "--dicom-out", dicom, "--quiet"]
+    assert run(["predict", corpus["good.png"], *options], capsys)[0] == 0
+    before = {p: p.read_bytes() for d in (out, dicom) for p in d.rglob("*") if p.is_file()}
+    rc, err = run(["predict", corpus["truncated.png"], *options, "--overwrite"], capsys)
+    assert_user_error(rc, err, "truncated.png")
+    assert {p: p.read_bytes() for d in (out, dicom) for p in d.rglob("*") if p.is_file()} == before
+    folder = tmp_path / "bad"  # a folder of bad files only: each named, exit 2, nothing written
+    folder.mkdir()
+    names = ["empty.png", "truncated.jpg", "tiny_1x1.png"]
+    for name in names:
+        shutil.copy(corpus[name], folder / name)
+    new_out = tmp_path / "new"
+    argv = [
+        "predict",
+        folder,
+        "--checkpoint",
+        tiny_checkpoint,
+        "--out",
+        new_out,
+        "--keep-going",
+        "--quiet",
+    ]
+    rc, err = run(argv, capsys)
+    assert rc == 2 and len(err.strip().splitlines()) == len(names) and "Traceback" not in err
+    assert all(name in err for name in names) and not new_out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad", "dicom", "out"]  # no temporary
+
+
 def test_predict_never_overwrites_unless_asked(corpus, tiny_checkpoint, tmp_path, capsys):
     out = tmp_path / "out"
     argv = ["predict", corpus["good.png"], "--checkpoint", tiny_checkpoint, "--out", out, "--quiet"]
@@ -139,11 +170,13 @@ def test_predict_bad_pixel_size_value(value, corpus, tiny_checkpoint, tmp_path, 
     assert not (tmp_path / "measurements.csv").exists()
 
 
-def test_predict_non_numeric_pixel_size_is_a_usage_error(corpus, tmp_path, capsys):
-    with pytest.raises(SystemExit) as e:
-        main(["predict", str(corpus["good.png"]), "--pixel-size", "abc", "--out", str(tmp_path)])
-    err = capsys.readouterr().err
-    assert e.value.code == 2 and "'abc'" in err and "Traceback" not in err
+@pytest.mark.parametrize("command", ["predict", "report"])
+@pytest.mark.parametrize("value", ["abc", "", "0,15", "1e"])
+def test_non_numeric_pixel_size_is_one_line(command, value, corpus, tmp_path, capsys):
+    argv = [command, corpus["good.png"], f"--pixel-size={value}", "--out", tmp_path / "out"]
+    rc, err = run(argv, capsys)  # argparse refuses it: no SystemExit, no usage block
+    assert_user_error(rc, err, f"fetalseg {command}: error: argument --pixel-size: {value!r}")
+    assert "is not a number" in err and not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("name", CSV_FILES)

@@ -1,5 +1,6 @@
-"""What the sub-commands share: exit codes, the batch exit-code rule, and the arguments
-every command that writes results (``--overwrite``) or runs a model takes."""
+"""What the sub-commands share: exit codes, the batch exit-code rule, the parser whose errors
+are one line, and the arguments every command that writes results (``--overwrite``), runs a
+model or takes a pixel size takes."""
 
 from __future__ import annotations
 
@@ -13,6 +14,33 @@ EXIT_USER_ERROR = 2
 EXIT_REJECTED = 3
 #: Ctrl+C
 EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """A command line argparse refused (unknown option, missing or malformed value): the one
+    line :meth:`OneLineParser.error` says, shown by ``main`` with exit :data:`EXIT_USER_ERROR`."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An :class:`argparse.ArgumentParser` whose errors are one line like every other user
+    error (``fetalseg predict: error: argument --pixel-size: 'abc' is not a number ...``),
+    not its usage block: :meth:`error` raises :class:`UsageError` instead of printing the usage
+    and exiting. Sub-command parsers are made of the same class."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise UsageError(f"{self.prog}: error: {message}; {self.prog} -h lists the options")
+
+
+def pixel_size_arg(text: str) -> float:
+    """``--pixel-size``'s ``type=``: the text as a float; a non-number is an argparse error
+    naming the option and the value. The range (NaN and infinities included) is checked by
+    :func:`fetalseg.quality.check_pixel_size`, the one check of a size a user gives."""
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} is not a number of mm per pixel (e.g. 0.15)"
+        ) from None
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:

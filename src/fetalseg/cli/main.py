@@ -3,7 +3,8 @@
 
 Exit codes, for every command: 0 done; 1 a batch where some inputs failed (each named on stderr
 and in its row; 0 with ``--keep-going``); 2 a user error (a bad file or value: one line on
-stderr naming the input), and a batch where every input failed; 3 with ``predict --strict``
+stderr naming the input; argparse's own errors too, :class:`~fetalseg.cli.common.OneLineParser`),
+and a batch where every input failed (nothing written); 3 with ``predict --strict``
 when all was measured but some verdict is ``reject``; 130 interrupted. The batch rule
 is :func:`fetalseg.cli.common.batch_exit_code`.
 """
@@ -15,12 +16,12 @@ import sys
 from collections.abc import Callable, Sequence
 
 from fetalseg.cli.commands import command_modules
-from fetalseg.cli.common import EXIT_INTERRUPTED, EXIT_USER_ERROR
+from fetalseg.cli.common import EXIT_INTERRUPTED, EXIT_USER_ERROR, OneLineParser, UsageError
 from fetalseg.errors import InputError, require_extra
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="fetalseg", description="Fetal head segmentation and biometry in 2D ultrasound."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -35,7 +36,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 never crashes a print
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as e:
+        print(e, file=sys.stderr)
+        return EXIT_USER_ERROR
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         if args.needs_extra:

@@ -5,7 +5,9 @@ Images are checked by content (not extension), size-limited before the pixels ar
 grayscale whatever the file's bit depth or colour mode. Memory is bounded by the *decoded* size,
 read from the header before decoding: at most :data:`MAX_FRAME_BYTES` for what the decoder
 allocates for one frame (width x height x channels x bytes per sample, in the file's own depth);
-16-bit and colour frames are then reduced to 8-bit gray without wider temporaries.
+16-bit and colour frames are then reduced to 8-bit gray without wider temporaries. A TIFF of
+several pages is refused (the decoders would read its first page without a word), counted from
+its directory chain before anything is decoded (:func:`tiff_page_count`).
 
 Only regular files are read (a device such as ``/dev/zero`` or a FIFO is refused before it is
 opened); text files (CSV, configs) are decoded as UTF-8 (a BOM allowed), anything else is a
@@ -53,6 +55,9 @@ MAX_CSV_FIELD = 4096
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 #: DICOM files are told by content wherever they are read; in a folder, by these suffixes.
 DICOM_SUFFIXES = (".dcm", ".dicom")
+#: Most TIFF directories (IFDs) walked to count a file's pages: each step reads a few bytes, so
+#: this only bounds a hostile chain (a loop is stopped at once).
+MAX_TIFF_IFDS = 10_000
 
 
 def decode_image(data: bytes, name: str = "image", min_side: int = 32) -> np.ndarray:
@@ -60,7 +65,8 @@ def decode_image(data: bytes, name: str = "image", min_side: int = 32) -> np.nda
 
     The header is read first (Pillow, lazily) so an oversized image is refused before its
     pixels are decoded (and one with a side below ``min_side``). 16-bit images are scaled to
-    8 bits; alpha is dropped; colour and palette images are converted to luminance.
+    8 bits; alpha is dropped; colour and palette images are converted to luminance. A TIFF of
+    more than one page (thumbnails aside) is an :class:`InputError` saying how many.
     """
     from PIL import Image
 
@@ -70,6 +76,15 @@ def decode_image(data: bytes, name: str = "image", min_side: int = 32) -> np.nda
     # ``predict`` call first; code that expects one plain image gets this one-line refusal.
     if data[128:132] == b"DICM":
         raise InputError(f"{name}: a DICOM file; this reads PNG, JPEG, BMP and TIFF images")
+    # The decoders read a TIFF's first page and say nothing of the others: a stack of frames
+    # would be measured on its first alone, a silently partial result.
+    pages = tiff_page_count(data)
+    if pages > 1:
+        shown = f"at least {pages}" if pages >= MAX_TIFF_IFDS else str(pages)
+        raise InputError(
+            f"{name}: a TIFF of {shown} pages; fetalseg reads single-frame TIFF, "
+            "give one page or a DICOM/GIF clip"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -92,6 +107,54 @@ def decode_image(data: bytes, name: str = "image", min_side: int = 32) -> np.nda
     if arr is None:
         arr = _decode_with_pillow(data, name)
     return to_gray_uint8(arr, name)
+
+
+def tiff_page_count(data: bytes, limit: int = MAX_TIFF_IFDS) -> int:
+    """Pages (full-resolution images) of a TIFF, from its directory chain alone; 0 when
+    ``data`` is not a TIFF.
+
+    Walks the IFD chain of classic TIFF and BigTIFF, either byte order, reading a few bytes per
+    directory (nothing is decoded): a directory flagged reduced-resolution (``NewSubfileType``
+    bit 0, a thumbnail or preview beside the image) is not a page. The walk stops at a zero or
+    out-of-file offset, at a directory seen before (a loop), or after ``limit`` directories
+    (then the count is at most ``limit``)."""
+    order = {b"II": "little", b"MM": "big"}.get(data[:2])
+    if order is None or len(data) < 8:
+        return 0
+
+    def uint(pos: int, size: int) -> int | None:
+        if pos + size > len(data):
+            return None
+        return int.from_bytes(data[pos : pos + size], order)  # type: ignore[arg-type]
+
+    version = uint(2, 2)
+    if version == 42:
+        off_size, count_size, entry_size, first = 4, 2, 12, uint(4, 4)
+    elif version == 43 and uint(4, 2) == 8:
+        off_size, count_size, entry_size, first = 8, 8, 20, uint(8, 8)
+    else:
+        return 0
+    pages, seen, ifd = 0, set(), first
+    while ifd and ifd not in seen and len(seen) < limit:
+        seen.add(ifd)
+        n_entries = uint(ifd, count_size)
+        if n_entries is None:
+            break
+        entries = ifd + count_size
+        reduced = False
+        # Entries are sorted by tag and 254 is the lowest baseline tag: it is among the first
+        # if present (only a few looked at, so a hostile chain costs O(limit)).
+        for i in range(min(n_entries, 4)):
+            tag = uint(entries + i * entry_size, 2)
+            if tag is None or tag > 254:
+                break
+            if tag == 254:  # a LONG, its value in the entry after tag, type and count
+                value = uint(entries + i * entry_size + 4 + off_size, 4)
+                reduced = bool((value or 0) & 1)
+                break
+        pages += not reduced
+        ifd = uint(entries + n_entries * entry_size, off_size)
+    return pages
 
 
 #: channels OpenCV decodes a PNG colour type to (IHDR byte 25; palette as BGR, gray+alpha as BGRA)

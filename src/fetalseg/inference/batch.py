@@ -7,9 +7,9 @@ Images are PNG, JPEG, BMP, TIFF or single-frame DICOM (told by content; in a fol
 The ``pixel_size_source`` column says where each row's mm came from. A multi-frame DICOM is a
 clip (:mod:`fetalseg.inference.video`) and gets an error row here.
 
-One bad file is reported in its row (status ``error``) and the rest are processed. Existing
-results are never overwritten unless asked, and then replaced as a whole
-(:mod:`fetalseg.destination`).
+One bad file is reported in its row (status ``error``) and the rest are processed; when every
+file failed nothing is written (:class:`NothingMeasured`). Existing results are never
+overwritten unless asked, and then replaced as a whole (:mod:`fetalseg.destination`).
 """
 
 from __future__ import annotations
@@ -70,6 +70,17 @@ SOURCE_OPTION = "--pixel-size"
 SOURCE_CSV = "--pixel-csv"
 
 PixelSize = float | tuple[float, float]
+
+
+class NothingMeasured(InputError):
+    """Every input of a batch failed: nothing was written (``out`` left as it was, an earlier
+    run's results included). ``rows`` are the error rows, one per input, each naming its file;
+    the message is the one error, or the count and the first."""
+
+    def __init__(self, rows: list[dict[str, object]]) -> None:
+        self.rows = rows
+        first = str(rows[0]["message"])
+        super().__init__(first if len(rows) == 1 else f"all {len(rows)} inputs failed ({first})")
 
 
 #: header names (lower case, letters only) of a pixel-size CSV's columns
@@ -157,7 +168,11 @@ def predict_files(
     ``out`` follows :func:`fetalseg.destination.output_dir`: earlier results are
     refused unless ``overwrite``, and then replaced as a whole (no file of the previous run is
     left beside the new ones) once the batch finished; an interrupted batch leaves ``out`` as it
-    was.
+    was, and so does a batch where every file failed (nothing was measured: a folder of error
+    rows alone would replace earlier results with nothing).
+
+    Raises:
+        NothingMeasured: every path failed (its ``rows`` say why, file by file).
     """
     with output_dir(out, overwrite) as tmp:
         (tmp / "overlays").mkdir()
@@ -182,6 +197,8 @@ def predict_files(
         (tmp / "measurements.json").write_text(json.dumps(json_rows, indent=2), encoding="utf-8")
         if challenge and len(challenge) == len(paths):
             write_challenge_csv(tmp / "hc18_submission.csv", challenge)
+        if rows and all(r["status"] == "error" for r in rows):
+            raise NothingMeasured(rows)  # inside output_dir: the temporary folder is discarded
     return rows
 
 

@@ -12,6 +12,7 @@ from fetalseg.cli.common import (
     add_model_args,
     add_overwrite_arg,
     batch_exit_code,
+    pixel_size_arg,
 )
 from fetalseg.errors import InputError
 
@@ -34,7 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     size = p.add_mutually_exclusive_group()
     size.add_argument(
         "--pixel-size",
-        type=float,
+        type=pixel_size_arg,
         help="pixel size in mm, for images without their own calibration (a DICOM "
         "file's own wins; a disagreement is noted in its row)",
     )
@@ -72,6 +73,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from fetalseg.inference.batch import (
+        NothingMeasured,
         collect_inputs,
         predict_files,
         read_pixel_csv,
@@ -90,18 +92,25 @@ def run(args: argparse.Namespace) -> int:
     paths = collect_inputs(args.input)
     sizes = read_pixel_csv(args.pixel_csv) if args.pixel_csv else None
     predictor = Predictor(args.checkpoint, args.backend)
-    with dicom_folder(args.dicom_out, args.overwrite) as dicom_dir:
-        rows = predict_files(
-            predictor,
-            paths,
-            args.out,
-            args.pixel_size,
-            sizes,
-            args.save_masks,
-            args.overwrite,
-            progress=not args.quiet,
-            on_frame=frame_dicom_writer(dicom_dir, predictor),
-        )
+    try:
+        with dicom_folder(args.dicom_out, args.overwrite) as dicom_dir:
+            rows = predict_files(
+                predictor,
+                paths,
+                args.out,
+                args.pixel_size,
+                sizes,
+                args.save_masks,
+                args.overwrite,
+                progress=not args.quiet,
+                on_frame=frame_dicom_writer(dicom_dir, predictor),
+            )
+    except NothingMeasured as e:  # no results folder (nor --dicom-out) written or replaced
+        for r in e.rows:
+            print(f"fetalseg predict: {r['message']}", file=sys.stderr)
+        kept = "left as it was" if Path(args.out).exists() else "not written"
+        print(f"{len(e.rows)} images: all failed, nothing measured; {args.out} {kept}")
+        return batch_exit_code(len(e.rows), len(e.rows), args.keep_going)
     counts: dict[str, int] = {}
     for r in rows:
         counts[str(r["status"])] = counts.get(str(r["status"]), 0) + 1

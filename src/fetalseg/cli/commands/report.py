@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from fetalseg.cli.common import add_model_args
+from fetalseg.cli.common import add_model_args, pixel_size_arg
 
 NAME = "report"
 HELP = "write the exam report (HTML) of an image, several images of one exam, or a clip"
@@ -35,7 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "with --standard hadlock",
     )
     p.add_argument(
-        "--pixel-size", type=float, help="mm per pixel, for files without their own calibration"
+        "--pixel-size",
+        type=pixel_size_arg,
+        help="mm per pixel, for files without their own calibration",
     )
     p.add_argument("--out", default="report.html", help="the report (default report.html)")
     p.add_argument("--dicom-out", help="folder for the DICOM SR and SEG (and SC) of the exam")
