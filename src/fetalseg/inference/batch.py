@@ -193,12 +193,12 @@ def predict_files(
                 writer.writerow({k: row[k] for k in FIELDS})
                 if submission is not None:
                     challenge.append(submission)
+        if rows and all(r["status"] == "error" for r in rows):
+            raise NothingMeasured(rows)  # inside output_dir: the temporary folder is discarded
         json_rows = [_json_row(r) for r in rows]
         (tmp / "measurements.json").write_text(json.dumps(json_rows, indent=2), encoding="utf-8")
         if challenge and len(challenge) == len(paths):
             write_challenge_csv(tmp / "hc18_submission.csv", challenge)
-        if rows and all(r["status"] == "error" for r in rows):
-            raise NothingMeasured(rows)  # inside output_dir: the temporary folder is discarded
     return rows
 
 
