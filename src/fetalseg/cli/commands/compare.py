@@ -17,14 +17,14 @@ NEEDS_EXTRA = None
 #: ``per_image.csv`` columns of ``fetalseg evaluate`` that can be compared, and whether higher
 #: is better (the signed ``df_mm`` has no better direction; tests check this table against the
 #: evaluate columns)
+_OVERLAP = ("dsc", "se", "pc", "sp", "js")
+#: the overlap columns, fractions in the file, shown in percent
+PERCENT = {*_OVERLAP, *(f"net_{k}" for k in _OVERLAP)}
 DIRECTION = {
-    **{k: True for k in ("dsc", "se", "pc", "sp", "js")},
-    **{f"net_{k}": True for k in ("dsc", "se", "pc", "sp", "js")},
+    **{k: True for k in PERCENT},
     **{k: False for k in ("hd_mm", "hd95_mm", "assd_mm", "adf_mm")},
 }
 DEFAULT_METRICS = ("dsc", "adf_mm", "hd95_mm")
-#: shown in percent (stored as fractions)
-PERCENT = {k for k in DIRECTION if DIRECTION[k]}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -176,16 +176,16 @@ def table_markdown(result: dict[str, dict[str, float]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    import contextlib
     import json
 
     from fetalseg.destination import output_file
 
-    if args.out:
-        with output_file(args.out, args.overwrite) as tmp:
-            result = compare(args.reference, args.candidate, args.metrics, args.level, args.seed)
-            tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    else:
+    with contextlib.ExitStack() as stack:  # the destination refused before anything is read
+        tmp = stack.enter_context(output_file(args.out, args.overwrite)) if args.out else None
         result = compare(args.reference, args.candidate, args.metrics, args.level, args.seed)
+        if tmp is not None:
+            tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(table_markdown(result))
     if args.out:
         print(f"wrote {args.out}")
