@@ -41,14 +41,16 @@ class Logits(torch.nn.Module):
         return self.model.inference_logits(x)
 
 
-def variant(checkpoint: Path, sp: tuple[int, int, int] = (32, 64, 128), ffm: int = 128) -> BiSeNet:
+def variant(
+    context: dict[str, torch.Tensor], sp: tuple[int, int, int] = (32, 64, 128), ffm: int = 128
+) -> BiSeNet:
+    """A Lite0 BiSeNet with spatial-path widths ``sp`` and fusion width ``ffm``; ``context``:
+    the context path's weights (``context_path.*`` keys of a checkpoint)."""
     torch.manual_seed(0)
     m = BiSeNet(1, context="efficientnet_lite0")
     m.spatial_path = SpatialPath(1, sp)
     m.ffm = FeatureFusionModule(sp[-1] + 112 + 320, ffm)
     m.classifier = torch.nn.Conv2d(ffm, 1, 1)
-    state = torch.load(checkpoint, weights_only=False, map_location="cpu")["model"]
-    context = {k: v for k, v in state.items() if k.startswith("context_path")}
     m.load_state_dict(context, strict=False)
     return m.eval()
 
@@ -72,9 +74,11 @@ def main() -> None:
         "shipped": shipped_int8(),
         "ddrnet23_slim": export_peer(DDRNet23Slim(), "ddrnet", args.out, calib),
     }
+    state = torch.load(args.checkpoint, weights_only=False, map_location="cpu")["model"]
+    context = {k: v for k, v in state.items() if k.startswith("context_path")}
     gmacs = {}
     for name, kw in VARIANTS.items():
-        m = variant(args.checkpoint, **kw)
+        m = variant(context, **kw)
         gmacs[name] = count_macs(m, 384, 256) / 1e9
         models[name] = export_peer(Logits(m), name, args.out, calib)
     for (name, _), s in zip(
